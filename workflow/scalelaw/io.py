@@ -132,3 +132,18 @@ def read_parquet(paths: str | os.PathLike | Iterable[str | os.PathLike], **kwarg
         return pd.read_parquet(paths, **kwargs)
     frames = [pd.read_parquet(p, **kwargs) for p in paths]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def read_rows(path: str | os.PathLike, start: int, stop: int, columns: list[str] | None = None) -> pd.DataFrame:
+    """Rows [start, stop) of a Parquet file, streaming batches so memory stays bounded."""
+    parquet = pq.ParquetFile(path)
+    pieces, offset = [], 0
+    for batch in parquet.iter_batches(batch_size=1024, columns=columns):
+        end = offset + batch.num_rows
+        if end > start and offset < stop:
+            pieces.append(batch.slice(max(start - offset, 0), min(stop, end) - max(start, offset)))
+        offset = end
+        if offset >= stop:
+            break
+    schema = parquet.schema_arrow if columns is None else pa.schema([parquet.schema_arrow.field(c) for c in columns])
+    return pa.Table.from_batches(pieces, schema=schema).to_pandas()

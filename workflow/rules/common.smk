@@ -1,0 +1,66 @@
+import re
+import os
+from pathlib import Path
+
+from snakemake.utils import validate
+
+WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
+
+# Rule scripts import the scalelaw package from here, also in cluster jobs and for
+# people who did not `pip install -e .`.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in [str(WORKFLOW_DIR), os.environ.get("PYTHONPATH", "")] if p
+)
+
+validate(config, WORKFLOW_DIR / "schemas" / "config.schema.yaml")
+
+for _name in config["use_corpora"]:
+    if _name not in config["corpora"]:
+        raise ValueError(
+            f"config: use_corpora names {_name!r}, which is not a key of corpora "
+            f"(known: {', '.join(sorted(config['corpora']))})"
+        )
+
+CORPORA = list(config["use_corpora"])
+
+
+wildcard_constraints:
+    corpus="|".join(map(re.escape, CORPORA)) if CORPORA else "a^",
+    shard=r"\d+of\d+",
+
+
+def corpus_spec(corpus):
+    return config["corpora"][corpus]
+
+
+def corpus_load_params(wildcards):
+    """The corpus options that change which documents are read (not how they are sharded)."""
+    return {k: v for k, v in corpus_spec(wildcards.corpus).items() if k != "shards"}
+
+
+def shard_names(corpus):
+    n = corpus_spec(corpus)["shards"]
+    return [f"{i:03d}of{n:03d}" for i in range(n)]
+
+
+def shard_index(shard):
+    index, total = shard.split("of")
+    return int(index), int(total)
+
+
+def lengths_shards(name):
+    def inputs(wildcards):
+        return expand(
+            f"results/{{corpus}}/lengths/{{shard}}/{name}.parquet",
+            corpus=wildcards.corpus,
+            shard=shard_names(wildcards.corpus),
+        )
+
+    return inputs
+
+
+def all_targets():
+    targets = expand("results/{corpus}/fit/fits.parquet", corpus=CORPORA)
+    targets += expand("results/{corpus}/figures/scatter.png", corpus=CORPORA)
+    targets.append("results/report/summary.md")
+    return targets

@@ -1,0 +1,15 @@
+rule corpus:
+    output:
+        documents="results/{corpus}/documents.parquet",
+        quality="results/{corpus}/corpus_quality.json",
+    params:
+        spec=corpus_load_params,
+    log:
+        "logs/{corpus}/corpus.log",
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=30,
+    retries: 1
+    script:
+        "../scripts/corpus.py"

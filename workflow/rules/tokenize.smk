@@ -1,0 +1,16 @@
+rule tokenize:
+    input:
+        documents="results/{corpus}/documents.parquet",
+    output:
+        tokens="results/{corpus}/tokens/{shard}.parquet",
+    params:
+        tokenizer=config["tokenizer"],
+    log:
+        "logs/{corpus}/tokenize/{shard}.log",
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=30,
+    retries: 1
+    script:
+        "../scripts/tokenize.py"

