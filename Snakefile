@@ -16,6 +16,7 @@ include: "workflow/rules/tokenize.smk"
 include: "workflow/rules/lengths.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/generate.smk"
 
 
 rule all:

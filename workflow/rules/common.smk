@@ -29,13 +29,22 @@ wildcard_constraints:
     shard=r"\d+of\d+",
 
 
+def canonical(value):
+    """Params with sorted keys: reordering keys in a config file must not rerun jobs."""
+    if isinstance(value, dict):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
 def corpus_spec(corpus):
     return config["corpora"][corpus]
 
 
 def corpus_load_params(wildcards):
     """The corpus options that change which documents are read (not how they are sharded)."""
-    return {k: v for k, v in corpus_spec(wildcards.corpus).items() if k != "shards"}
+    return canonical({k: v for k, v in corpus_spec(wildcards.corpus).items() if k != "shards"})
 
 
 def shard_names(corpus):
@@ -63,4 +72,5 @@ def all_targets():
     targets = expand("results/{corpus}/fit/fits.parquet", corpus=CORPORA)
     targets += expand("results/{corpus}/figures/scatter.png", corpus=CORPORA)
     targets.append("results/report/summary.md")
+    targets += generate_targets()  # defined in generate.smk (empty unless generate.enabled)
     return targets

@@ -7,7 +7,7 @@ rule fit:
         fits_json="results/{corpus}/fit/fits.json",
         summary="results/{corpus}/fit/summary.parquet",
     params:
-        fit=config["fit"],
+        fit=canonical(config["fit"]),
     log:
         "logs/{corpus}/fit.log",
     threads: 1

@@ -6,7 +6,7 @@ rule lengths:
         sentences="results/{corpus}/lengths/{shard}/sentences.parquet",
         doc_lengths="results/{corpus}/lengths/{shard}/doc_lengths.parquet",
     params:
-        lengths=config["lengths"],
+        lengths=canonical(config["lengths"]),
     log:
         "logs/{corpus}/lengths/{shard}.log",
     threads: 1

@@ -4,7 +4,7 @@ rule tokenize:
     output:
         tokens="results/{corpus}/tokens/{shard}.parquet",
     params:
-        tokenizer=config["tokenizer"],
+        tokenizer=canonical(config["tokenizer"]),
     log:
         "logs/{corpus}/tokenize/{shard}.log",
     threads: 1

@@ -25,6 +25,9 @@ import pandas as pd
 FILE_FORMATS = {"text", "text_lines", "jsonl", "parquet", "csv"}
 _DATASETS_BUILDER = {"text": "text", "text_lines": "text", "jsonl": "json", "parquet": "parquet", "csv": "csv"}
 _WORD = re.compile(r"\w+")
+# C0 and C1 control characters other than tab and line breaks; they would otherwise glue
+# sentences together (a segmenter does not treat them as space).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class CorpusError(ValueError):
@@ -181,6 +184,10 @@ def clean_and_select(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Strip spans, drop short documents, then take a seeded sample; count every step.
 
+    Rules: ``strip_pattern`` spans are removed; control characters become spaces;
+    undecodable bytes were already replaced by U+FFFD when reading (documents holding
+    one are counted); blank documents and those under ``min_words`` are dropped.
+
     Sampling comes after filtering so that ``max_docs`` means documents kept, and the
     sample keeps the source order so that doc order never depends on the seed.
     """
@@ -193,6 +200,10 @@ def clean_and_select(
         quality["spans_stripped"] = int(counts.sum())
         quality["documents_with_spans_stripped"] = int((counts > 0).sum())
     quality["documents_with_replaced_bytes"] = int(frame["text"].str.contains("\ufffd", regex=False).sum())
+    controls = frame["text"].str.count(_CONTROL.pattern)
+    quality["control_characters_replaced"] = int(controls.sum())
+    if quality["control_characters_replaced"]:
+        frame["text"] = frame["text"].str.replace(_CONTROL.pattern, " ", regex=True)
     blank = frame["text"].str.strip() == ""
     quality["dropped_empty"] = int(blank.sum())
     frame = frame[~blank]

@@ -21,7 +21,6 @@ import pyarrow.parquet as pq
 PROVENANCE_KEY = b"scalelaw.provenance"
 
 TRACKED_PACKAGES = (
-    "scalelaw",
     "snakemake",
     "pandas",
     "pyarrow",
@@ -39,7 +38,9 @@ TRACKED_PACKAGES = (
 
 
 def package_versions(names: Iterable[str] = TRACKED_PACKAGES) -> dict[str, str]:
-    versions = {}
+    from scalelaw import __version__
+
+    versions = {"scalelaw": __version__}
     for name in names:
         try:
             versions[name] = importlib_metadata.version(name)

@@ -15,9 +15,8 @@ fits = fit.fit_sentence_length(
     laws=options["laws"],
     n_resamples=options["bootstrap"]["resamples"],
     confidence_level=options["bootstrap"]["confidence_level"],
-    seed=options["bootstrap"]["seed"],
+    seed=options["seed"],
     null_reps=options["null_model"]["reps"],
-    null_seed=options["null_model"]["seed"],
     min_docs=options["min_docs"],
 )
 summary = fit.summary(fits)

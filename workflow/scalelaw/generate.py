@@ -1,0 +1,538 @@
+"""Generation sweeps: prompts cut from corpus documents, batched generation, loss.
+
+Plain functions over DataFrames; nothing here knows Snakemake.
+
+Prompts (:func:`sample_prompts`)
+    Documents are put in a seeded random order (by ``seed``, over documents sorted by
+    ``doc_id``). For each document a start sentence is drawn from the first half of the
+    document with a generator seeded by ``(seed, doc_id)`` only, so the same document
+    starts at the same sentence for every prompt length (a paired design). The prompt is
+    the longest run of whole sentences from there whose text has at most
+    ``prompt_tokens`` tokens under the reference tokenizer (counted on the prompt text
+    itself); documents where that run is shorter than ``min_fill * prompt_tokens``, or
+    that leave no sentence after the prompt, are skipped and counted. The actual length
+    is recorded (``prompt_tokens_ref``; the model's own count is recorded per
+    generation). The human continuation is the following whole sentences, as many as
+    fit in ``continuation_tokens`` tokens, and at least one.
+
+Generation (:func:`generate_cell`)
+    Left-padded batches through ``model.generate`` (KV cache on) under
+    ``torch.inference_mode``; ``torch.manual_seed(seed, batch)`` before each batch, so a
+    rerun with the same settings on the same machine gives the same text. A generation
+    stops at the first EOS token (``stop_reason="eos"``) or at ``max_new_tokens``
+    (``stop_reason="max_new_tokens"``, ``censored=True``: its natural length is only
+    known to be at least the cap). ``n_steps`` is the number of decoding steps: the
+    generated tokens, plus one for the EOS token when there is one; it is the survival
+    time the censored fits use.
+
+Loss (:func:`continuation_loss`)
+    The mean negative log-likelihood (nats per model token) of the human continuation
+    given the prompt, plus bits per UTF-8 byte (comparable across tokenizers).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import time
+import zlib
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+PROMPT_COLUMNS = [
+    "corpus", "prompt_tokens", "seed", "prompt_index", "prompt_id", "doc_id",
+    "start_sentence", "n_prompt_sentences", "prompt_char_start", "prompt_char_end",
+    "prompt_text", "prompt_tokens_ref", "continuation_text", "n_continuation_sentences",
+    "continuation_tokens_ref",
+]
+
+GENERATION_COLUMNS = [
+    "generation_id", "model", "decoding", "do_sample", "temperature", "top_p", "top_k",
+    "max_new_tokens", "seed", "prompt_tokens", "prompt_index", "prompt_id", "doc_id",
+    "prompt_text", "prompt_len_tokens", "prompt_tokens_ref", "generated_text",
+    "gen_tokens", "n_steps", "stop_reason", "censored", "batch_index", "batch_size",
+    "seconds", "tokens_per_s", "device", "dtype", "threads",
+]
+
+LOSS_COLUMNS = [
+    "model", "prompt_tokens", "seed", "prompt_index", "prompt_id", "doc_id",
+    "prompt_len_tokens", "continuation_len_tokens", "continuation_bytes", "truncated",
+    "loss_nats_sum", "loss_nats_per_token", "loss_bits_per_byte",
+]
+
+
+class SweepError(ValueError):
+    pass
+
+
+# ----------------------------------------------------------------------------- prompts
+
+
+def _n_tokens(tokenizer, text: str) -> int:
+    return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+
+def _doc_uniform(seed: int, doc_id: str) -> float:
+    rng = np.random.default_rng([int(seed), zlib.crc32(str(doc_id).encode())])
+    return float(rng.random())
+
+
+def cut_prompt(
+    text: str,
+    spans: list[tuple[int, int]],
+    tokenizer,
+    *,
+    start: int,
+    prompt_tokens: int,
+    continuation_tokens: int,
+    min_fill: float = 0.5,
+) -> dict[str, Any] | None:
+    """Cut one prompt and its human continuation out of ``text`` (see module doc).
+
+    ``spans`` are the sentence spans of ``text``; ``start`` the first prompt sentence.
+    Returns None when the document cannot give a prompt of this length.
+    """
+    if start >= len(spans) - 1:
+        return None
+    c0 = spans[start][0]
+    # Candidate ends by a cheap estimate (token ends from one tokenization of a window),
+    # then confirmed on the prompt text itself.
+    window_end = spans[-1][1]
+    enc = tokenizer(text[c0:window_end], add_special_tokens=False,
+                    return_offsets_mapping=True, verbose=False)
+    tok_ends = np.asarray([e for _, e in enc["offset_mapping"]], dtype=np.int64) + c0
+    ends = np.asarray([e for _, e in spans[start:]], dtype=np.int64)
+    est = np.searchsorted(tok_ends, ends, side="right")  # tokens ending within prefix
+    k = int(np.searchsorted(est, prompt_tokens, side="right"))  # sentences that fit
+    k = min(k, len(spans) - start - 1)  # keep one sentence for the continuation
+    n_ref = 0
+    while k > 0:
+        n_ref = _n_tokens(tokenizer, text[c0:spans[start + k - 1][1]])
+        if n_ref <= prompt_tokens:
+            break
+        k -= 1
+    if k == 0 or n_ref < min_fill * prompt_tokens:
+        return None
+    p_end = spans[start + k - 1][1]
+    # continuation: whole sentences after the prompt, within continuation_tokens
+    first = start + k
+    m = 1
+    cont_base = int(np.searchsorted(tok_ends, p_end, side="right"))
+    while first + m < len(spans):
+        nxt = int(np.searchsorted(tok_ends, spans[first + m][1], side="right")) - cont_base
+        if nxt > continuation_tokens:
+            break
+        m += 1
+    cont_text = text[p_end:spans[first + m - 1][1]]
+    return {
+        "start_sentence": int(start),
+        "n_prompt_sentences": int(k),
+        "prompt_char_start": int(c0),
+        "prompt_char_end": int(p_end),
+        "prompt_text": text[c0:p_end],
+        "prompt_tokens_ref": int(n_ref),
+        "continuation_text": cont_text,
+        "n_continuation_sentences": int(m),
+        "continuation_tokens_ref": _n_tokens(tokenizer, cont_text),
+    }
+
+
+def sample_prompts(
+    documents: pd.DataFrame,
+    tokenizer,
+    *,
+    n_prompts: int,
+    prompt_tokens: int,
+    seed: int,
+    corpus: str = "",
+    segmenter: str = "nupunkt",
+    paragraph_breaks: bool = True,
+    continuation_tokens: int = 256,
+    min_fill: float = 0.5,
+    start: str = "random",
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``n_prompts`` prompts of about ``prompt_tokens`` tokens (see module doc).
+
+    ``start="random"`` draws the first sentence from the first half of each document;
+    ``start="document"`` always starts at the first sentence. Returns the prompts and a
+    record of how many documents were tried and skipped.
+    """
+    from scalelaw.lengths import segment
+
+    if start not in ("random", "document"):
+        raise SweepError(f"prompt start must be 'random' or 'document', not {start!r}")
+    docs = documents[["doc_id", "text"]].copy()
+    docs["doc_id"] = docs["doc_id"].astype(str)
+    docs = docs.sort_values("doc_id", kind="stable").reset_index(drop=True)
+    order = np.random.default_rng(int(seed)).permutation(len(docs))
+    rows, tried, skipped = [], 0, 0
+    for pos in order:
+        if len(rows) >= n_prompts:
+            break
+        doc_id, text = docs.at[pos, "doc_id"], docs.at[pos, "text"]
+        tried += 1
+        spans = segment(text, segmenter, paragraph_breaks) if isinstance(text, str) else []
+        if len(spans) < 2:
+            skipped += 1
+            continue
+        s0 = int(_doc_uniform(seed, doc_id) * (len(spans) // 2)) if start == "random" else 0
+        cut = cut_prompt(text, spans, tokenizer, start=s0, prompt_tokens=prompt_tokens,
+                         continuation_tokens=continuation_tokens, min_fill=min_fill)
+        if cut is None:
+            skipped += 1
+            continue
+        rows.append({
+            "corpus": corpus,
+            "prompt_tokens": int(prompt_tokens),
+            "seed": int(seed),
+            "prompt_index": len(rows),
+            "prompt_id": f"{doc_id}@{cut['start_sentence']}+{cut['n_prompt_sentences']}",
+            "doc_id": doc_id,
+            **cut,
+        })
+    prompts = pd.DataFrame(rows, columns=PROMPT_COLUMNS)
+    prompts = prompts.astype({"prompt_tokens": "int64", "seed": "int64",
+                              "prompt_index": "int64", "start_sentence": "int64",
+                              "n_prompt_sentences": "int64", "prompt_char_start": "int64",
+                              "prompt_char_end": "int64", "prompt_tokens_ref": "int64",
+                              "n_continuation_sentences": "int64",
+                              "continuation_tokens_ref": "int64"})
+    stats = {"documents": len(docs), "tried": tried, "skipped": skipped,
+             "prompts": len(prompts), "requested": int(n_prompts)}
+    if len(prompts) < n_prompts:
+        stats["warning"] = (
+            f"only {len(prompts)} of {n_prompts} prompts of ~{prompt_tokens} tokens: "
+            f"{skipped} of {tried} documents too short or with too long sentences"
+        )
+    return prompts, stats
+
+
+# ----------------------------------------------------------------------------- decoding
+
+
+def decoding_settings(name: str, spec: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Normalised decoding settings: greedy, or sampling with temperature/top_p/top_k.
+
+    Sampling defaults to ``temperature=1``, ``top_p=1`` and ``top_k=0`` (no top-k cut;
+    transformers would otherwise apply top_k=50 silently).
+    """
+    spec = dict(spec or {})
+    do_sample = bool(spec.pop("do_sample", name != "greedy"))
+    if not do_sample:
+        out = {"name": name, "do_sample": False, "temperature": None, "top_p": None,
+               "top_k": None}
+    else:
+        out = {"name": name, "do_sample": True,
+               "temperature": float(spec.pop("temperature", 1.0)),
+               "top_p": float(spec.pop("top_p", 1.0)),
+               "top_k": int(spec.pop("top_k", 0))}
+        if out["temperature"] <= 0:
+            raise SweepError(f"decoding {name!r}: temperature must be > 0 (use greedy)")
+        if not 0 < out["top_p"] <= 1:
+            raise SweepError(f"decoding {name!r}: top_p must be in (0, 1]")
+    for key in ("temperature", "top_p", "top_k"):
+        spec.pop(key, None)
+    if spec:
+        raise SweepError(f"decoding {name!r}: unknown settings {sorted(spec)}")
+    return out
+
+
+def _eos_ids(model, tokenizer) -> list[int]:
+    ids = model.generation_config.eos_token_id
+    if ids is None:
+        ids = tokenizer.eos_token_id
+    if ids is None:
+        return []
+    return [int(i) for i in (ids if isinstance(ids, (list, tuple)) else [ids])]
+
+
+def _generation_config(model, tokenizer, decoding: Mapping[str, Any], max_new_tokens: int):
+    from transformers import GenerationConfig
+
+    eos = _eos_ids(model, tokenizer)
+    kwargs = dict(max_new_tokens=int(max_new_tokens), min_new_tokens=0, use_cache=True,
+                  eos_token_id=eos or None, pad_token_id=tokenizer.pad_token_id,
+                  bos_token_id=model.generation_config.bos_token_id,
+                  do_sample=bool(decoding["do_sample"]), num_beams=1)
+    if decoding["do_sample"]:
+        kwargs.update(temperature=decoding["temperature"], top_p=decoding["top_p"],
+                      top_k=decoding["top_k"])
+    return GenerationConfig(**kwargs), eos
+
+
+def _batches(n: int, size: int) -> Iterable[tuple[int, int]]:
+    for b, s in enumerate(range(0, n, size)):
+        yield b, s
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def generate_texts(
+    model,
+    tokenizer,
+    texts: list[str],
+    *,
+    decoding: Mapping[str, Any],
+    max_new_tokens: int,
+    seed: int,
+    batch_size: int = 16,
+    progress: bool = True,
+    desc: str = "generate",
+) -> pd.DataFrame:
+    """Generate from ``texts`` in left-padded batches; one row per text, in order.
+
+    Columns: prompt_len_tokens, generated_text, gen_tokens, n_steps, stop_reason,
+    censored, batch_index, batch_size, seconds, tokens_per_s (the batch's wall time and
+    decoded tokens per second; ``seconds`` is shared by the rows of a batch).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    if tokenizer.padding_side != "left":
+        raise SweepError("batched generation needs tokenizer.padding_side == 'left'")
+    device = str(next(model.parameters()).device)
+    gen_config, eos = _generation_config(model, tokenizer, decoding, max_new_tokens)
+    eos_t = torch.tensor(eos or [-1], device=device)
+    rows: list[dict[str, Any]] = []
+    n_batches = math.ceil(len(texts) / batch_size) if texts else 0
+    bar = tqdm(total=len(texts), desc=desc, unit="gen", file=sys.stderr,
+               disable=not progress, mininterval=2.0)
+    with torch.inference_mode():
+        for b, s in _batches(len(texts), batch_size):
+            batch = texts[s:s + batch_size]
+            enc = tokenizer(batch, return_tensors="pt", padding=True).to(device)
+            torch.manual_seed(int(seed) * 1_000_003 + b)
+            _sync(device)
+            t0 = time.perf_counter()
+            out = model.generate(**enc, generation_config=gen_config)
+            _sync(device)
+            dt = time.perf_counter() - t0
+            new = out[:, enc["input_ids"].shape[1]:]
+            is_eos = torch.isin(new, eos_t)
+            has_eos = is_eos.any(dim=1)
+            first = torch.where(has_eos, is_eos.int().argmax(dim=1),
+                                torch.full_like(has_eos, new.shape[1], dtype=torch.long))
+            gen_tokens = first.tolist()
+            n_steps = (first + has_eos.long()).tolist()
+            stepped = sum(n_steps)
+            prompt_lens = enc["attention_mask"].sum(dim=1).tolist()
+            for i in range(len(batch)):
+                ids = new[i, :gen_tokens[i]]
+                rows.append({
+                    "prompt_len_tokens": int(prompt_lens[i]),
+                    "generated_text": tokenizer.decode(ids, skip_special_tokens=True),
+                    "gen_tokens": int(gen_tokens[i]),
+                    "n_steps": int(n_steps[i]),
+                    "stop_reason": "eos" if bool(has_eos[i]) else "max_new_tokens",
+                    "censored": not bool(has_eos[i]),
+                    "batch_index": b,
+                    "batch_size": len(batch),
+                    "seconds": dt,
+                    "tokens_per_s": stepped / dt if dt > 0 else float("nan"),
+                })
+            bar.update(len(batch))
+            bar.set_postfix(batch=f"{b + 1}/{n_batches}", tok_s=f"{stepped / dt:.1f}")
+    bar.close()
+    return pd.DataFrame(rows)
+
+
+def generate_cell(
+    lm,
+    prompts: pd.DataFrame,
+    *,
+    decoding: Mapping[str, Any],
+    max_new_tokens: int,
+    seed: int,
+    batch_size: int = 16,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """One grid cell: every prompt of ``prompts`` through model ``lm`` (a LoadedModel).
+
+    ``decoding`` comes from :func:`decoding_settings`. Returns GENERATION_COLUMNS.
+    """
+    facts = lm.facts
+    name = facts["name"]
+    desc = f"{name} {decoding['name']} p{int(prompts['prompt_tokens'].iloc[0]) if len(prompts) else 0} m{max_new_tokens} s{seed}"
+    gen = generate_texts(lm.model, lm.tokenizer, prompts["prompt_text"].tolist(),
+                         decoding=decoding, max_new_tokens=max_new_tokens, seed=seed,
+                         batch_size=batch_size, progress=progress, desc=desc)
+    out = prompts[["prompt_tokens", "prompt_index", "prompt_id", "doc_id", "prompt_text",
+                   "prompt_tokens_ref"]].reset_index(drop=True)
+    if len(gen) == 0:
+        gen = pd.DataFrame(columns=[c for c in GENERATION_COLUMNS if c not in out.columns])
+    out = pd.concat([out, gen.reset_index(drop=True)], axis=1)
+    out["model"] = name
+    out["decoding"] = decoding["name"]
+    out["do_sample"] = bool(decoding["do_sample"])
+    for key in ("temperature", "top_p"):
+        out[key] = float("nan") if decoding[key] is None else float(decoding[key])
+    out["top_k"] = -1 if decoding["top_k"] is None else int(decoding["top_k"])
+    out["max_new_tokens"] = int(max_new_tokens)
+    out["seed"] = int(seed)
+    out["device"] = facts.get("device", "")
+    out["dtype"] = facts.get("dtype", "")
+    out["threads"] = int(facts.get("threads", 0) or 0)
+    out["generation_id"] = (name + "|" + decoding["name"] + f"|m{int(max_new_tokens)}|s{int(seed)}|"
+                            + out["prompt_id"].astype(str))
+    out = out[GENERATION_COLUMNS]
+    return out.astype({"max_new_tokens": "int64", "seed": "int64", "prompt_tokens": "int64",
+                       "prompt_index": "int64", "prompt_len_tokens": "int64",
+                       "prompt_tokens_ref": "int64", "gen_tokens": "int64",
+                       "n_steps": "int64", "censored": "bool", "batch_index": "int64",
+                       "batch_size": "int64", "seconds": "float64",
+                       "tokens_per_s": "float64", "top_k": "int64"})
+
+
+# ----------------------------------------------------------------------------- loss
+
+
+def continuation_loss(lm, prompts: pd.DataFrame, *, batch_size: int = 8,
+                      progress: bool = True) -> pd.DataFrame:
+    """Mean NLL of each human continuation given its prompt (LOSS_COLUMNS).
+
+    Prompt and continuation are tokenized separately (the prompt as in generation, the
+    continuation without special tokens) and concatenated; batches are left-padded with
+    explicit position ids, and only the continuation positions' logits are computed.
+    A pair longer than the model's context keeps the prompt and truncates the
+    continuation (``truncated``).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    model, tok = lm.model, lm.tokenizer
+    device = str(next(model.parameters()).device)
+    max_len = int(lm.facts.get("max_position_embeddings") or 0) or 10**9
+    pad = tok.pad_token_id
+    items = []
+    for p, c in zip(prompts["prompt_text"], prompts["continuation_text"]):
+        pi = tok(p, verbose=False)["input_ids"]
+        ci = tok(c, add_special_tokens=False, verbose=False)["input_ids"]
+        trunc = len(pi) + len(ci) > max_len
+        if trunc:
+            ci = ci[: max(0, max_len - len(pi))]
+        items.append((pi, ci, trunc, len(c.encode("utf-8"))))
+    sums, counts = [], []
+    bar = tqdm(total=len(items), desc=f"{lm.facts['name']} loss", unit="prompt",
+               file=sys.stderr, disable=not progress, mininterval=2.0)
+    with torch.inference_mode():
+        for _, s in _batches(len(items), batch_size):
+            chunk = items[s:s + batch_size]
+            seqs = [pi + ci for pi, ci, _, _ in chunk]
+            width = max(len(x) for x in seqs)
+            keep = max(len(ci) for _, ci, _, _ in chunk)
+            ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(seqs), width), dtype=torch.long)
+            for i, x in enumerate(seqs):
+                ids[i, width - len(x):] = torch.tensor(x)
+                mask[i, width - len(x):] = 1
+            pos = (mask.cumsum(1) - 1).clamp(min=0)
+            ids, mask, pos = ids.to(device), mask.to(device), pos.to(device)
+            logits = model(input_ids=ids, attention_mask=mask, position_ids=pos,
+                           logits_to_keep=keep + 1).logits.float()
+            # logits[:, j] predicts token at position width-keep-1+j+1
+            logp = torch.log_softmax(logits[:, :-1], dim=-1)
+            target = ids[:, width - keep:]
+            nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+            for i, (_, ci, _, _) in enumerate(chunk):
+                n = len(ci)
+                sums.append(float(nll[i, keep - n:].sum()) if n else float("nan"))
+                counts.append(n)
+            bar.update(len(chunk))
+    bar.close()
+    out = prompts[["prompt_tokens", "seed", "prompt_index", "prompt_id", "doc_id"]].reset_index(drop=True)
+    out.insert(0, "model", lm.facts["name"])
+    out["prompt_len_tokens"] = [len(pi) for pi, _, _, _ in items]
+    out["continuation_len_tokens"] = counts
+    out["continuation_bytes"] = [b for _, _, _, b in items]
+    out["truncated"] = [t for _, _, t, _ in items]
+    out["loss_nats_sum"] = sums
+    cnt = np.asarray(counts, dtype=float)
+    out["loss_nats_per_token"] = np.where(cnt > 0, np.asarray(sums) / np.maximum(cnt, 1), np.nan)
+    nbytes = out["continuation_bytes"].to_numpy(dtype=float)
+    out["loss_bits_per_byte"] = np.where(nbytes > 0, np.asarray(sums) / math.log(2) / np.maximum(nbytes, 1), np.nan)
+    return out[LOSS_COLUMNS].astype({"prompt_len_tokens": "int64",
+                                     "continuation_len_tokens": "int64",
+                                     "continuation_bytes": "int64", "truncated": "bool"})
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+def measure_generations(generations: pd.DataFrame, prompts: pd.DataFrame, tokenizer, *,
+                        segmenter: str = "nupunkt", paragraph_breaks: bool = True,
+                        corpus: str = "") -> dict[str, pd.DataFrame]:
+    """Generated texts and human continuations through ``scalelaw.lengths``.
+
+    Returns ``{"generated": doc_lengths, "generated_sentences": sentences,
+    "human": doc_lengths, "human_sentences": sentences}``; generated rows are keyed by
+    ``generation_id`` (as doc_id), human rows by ``prompt_key`` = "p{prompt_tokens}
+    s{seed} {prompt_id}". The continuation's leading whitespace is stripped.
+    """
+    from scalelaw.lengths import measure_documents
+
+    gdocs = pd.DataFrame({"doc_id": generations["generation_id"].astype(str),
+                          "text": generations["generated_text"].fillna("").astype(str)})
+    g_sent, g_len = measure_documents(gdocs, tokenizer, segmenter=segmenter,
+                                      paragraph_breaks=paragraph_breaks,
+                                      corpus=f"{corpus}:generated")
+    hum = prompts.drop_duplicates(["prompt_tokens", "seed", "prompt_id"])
+    key = prompt_key(hum)
+    hdocs = pd.DataFrame({"doc_id": key, "text": hum["continuation_text"].str.strip()})
+    h_sent, h_len = measure_documents(hdocs, tokenizer, segmenter=segmenter,
+                                      paragraph_breaks=paragraph_breaks,
+                                      corpus=f"{corpus}:human")
+    return {"generated": g_len, "generated_sentences": g_sent,
+            "human": h_len, "human_sentences": h_sent}
+
+
+def prompt_key(frame: pd.DataFrame) -> pd.Series:
+    return ("p" + frame["prompt_tokens"].astype(int).astype(str) + " s"
+            + frame["seed"].astype(int).astype(str) + " " + frame["prompt_id"].astype(str))
+
+
+# ----------------------------------------------------------------------------- the grid
+
+
+def sweep_plan(gen: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the ``generate:`` config section and return its parsed parts.
+
+    Returns ``{"models": {name: ModelSpec}, "decoding": {name: settings},
+    "prompt_tokens": [...], "max_new_tokens": [...], "seeds": [...]}``. Model names must
+    be unique; every model spec is parsed here, so a mistake such as ``hub: gpt-2``
+    stops the workflow before any job runs.
+    """
+    from scalelaw.models import parse_model_spec
+
+    models: dict[str, Any] = {}
+    for i, entry in enumerate(gen.get("models") or []):
+        spec = parse_model_spec(entry)
+        if spec.name in models:
+            raise SweepError(f"generate.models: two models are named {spec.name!r}; "
+                             "give each a distinct 'name'")
+        models[spec.name] = spec
+    if gen.get("enabled", False) and not models:
+        raise SweepError("generate.enabled is true but generate.models is empty")
+    decoding = {name: decoding_settings(name, spec)
+                for name, spec in (gen.get("decoding") or {"greedy": {}}).items()}
+    for name in decoding:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name):
+            raise SweepError(f"decoding name {name!r}: letters, digits, '_', '.', '-' only")
+
+    def ints(key, default):
+        values = [int(v) for v in (gen.get(key) or default)]
+        if len(set(values)) != len(values):
+            raise SweepError(f"generate.{key} has duplicates: {values}")
+        return values
+
+    return {"models": models, "decoding": decoding,
+            "prompt_tokens": ints("prompt_tokens", [64]),
+            "max_new_tokens": ints("max_new_tokens", [128]),
+            "seeds": ints("seeds", [0])}

@@ -1,0 +1,46 @@
+"""Merge the sweep's cells and measure generated and human texts (rule generate_collect)."""
+from pathlib import Path
+
+import pandas as pd
+
+from scalelaw import generate, io, logs, models
+from scalelaw.tokenize import load_tokenizer, tokenizer_fingerprint
+
+log = logs.to_file(snakemake.log[0])
+p = snakemake.params
+gen = io.read_parquet(list(snakemake.input.cells))
+prompts = io.read_parquet(list(snakemake.input.prompts))
+losses = io.read_parquet(list(snakemake.input.losses))
+facts = pd.DataFrame([
+    {k: v for k, v in models.read_facts(Path(d) / "model.json").items() if k != "spec"}
+    for d in snakemake.input.models
+])
+tokenizer = load_tokenizer(p.tokenizer, revision=p.tokenizer_revision)
+measured = generate.measure_generations(
+    gen, prompts, tokenizer, segmenter=p.lengths.get("segmenter", "nupunkt"),
+    paragraph_breaks=p.lengths.get("paragraph_breaks", True), corpus=p.corpus,
+)
+lengths = measured["generated"].rename(columns={"doc_id": "generation_id"})
+keep = ["generation_id", "n_sentences", "L_words", "L_tokens", "L_chars", "S_words_mean",
+        "S_tokens_mean", "S_chars_mean", "status"]
+gen = gen.merge(lengths[keep].rename(columns={"n_sentences": "gen_sentences", "L_words": "gen_words",
+                                              "L_tokens": "gen_tokens_measure", "L_chars": "gen_chars",
+                                              "status": "measure_status"}),
+                on="generation_id", how="left", validate="one_to_one")
+human = measured["human"].rename(columns={"doc_id": "prompt_key"})
+key_cols = prompts.assign(prompt_key=generate.prompt_key(prompts))[
+    ["prompt_key", "prompt_tokens", "seed", "prompt_id", "doc_id"]].drop_duplicates("prompt_key")
+human = human.merge(key_cols.rename(columns={"doc_id": "source_doc_id"}), on="prompt_key", how="left")
+log.info("%d generations (%d capped), %d prompts, %d losses, %d models", len(gen),
+         int(gen["censored"].sum()), len(human), len(losses), len(facts))
+record = io.provenance(
+    "generate_collect", corpus=p.corpus, lengths=dict(p.lengths), tokenizer=p.tokenizer,
+    tokenizer_fingerprint=tokenizer_fingerprint(tokenizer), n_cells=len(snakemake.input.cells),
+    measure="scalelaw.lengths.measure_documents (corpus tokenizer and segmenter)",
+)
+io.write_parquet(gen, snakemake.output.generations, record)
+io.write_parquet(measured["generated_sentences"], snakemake.output.generated_sentences, record)
+io.write_parquet(human, snakemake.output.human, record)
+io.write_parquet(measured["human_sentences"], snakemake.output.human_sentences, record)
+io.write_parquet(losses, snakemake.output.losses, record)
+io.write_parquet(facts, snakemake.output.models, record)

@@ -1,0 +1,10 @@
+"""The generation sweep's Markdown report section (rule generate_report)."""
+import json
+
+from scalelaw import io, logs, sweep_report
+
+log = logs.to_file(snakemake.log[0])
+i = snakemake.input
+summary = json.loads(open(i.summary, encoding="utf-8").read())
+tables = {k: io.read_parquet(getattr(i, k)) for k in ("km", "aft", "s_vs_l", "loss_size")}
+io.write_text(sweep_report.markdown(summary, tables), snakemake.output[0])
