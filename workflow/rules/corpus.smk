@@ -11,5 +11,7 @@ rule corpus:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
     retries: 1
+    conda:
+        "../../envs/corpus.yaml"
     script:
         "../scripts/corpus.py"

@@ -15,5 +15,7 @@ rule fit:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=60,
     retries: 1
+    conda:
+        "../../envs/fit.yaml"
     script:
         "../scripts/fit.py"

@@ -14,6 +14,8 @@ rule lengths:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
     retries: 1
+    conda:
+        "../../envs/extract.yaml"
     script:
         "../scripts/lengths.py"
 
@@ -32,5 +34,7 @@ rule lengths_merge:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=10,
     retries: 1
+    conda:
+        "../../envs/extract.yaml"
     script:
         "../scripts/lengths_merge.py"

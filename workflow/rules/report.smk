@@ -28,6 +28,8 @@ rule report_figures:
     resources:
         mem_mb=1500,
         runtime=10,
+    conda:
+        "../../envs/fit.yaml"
     script:
         "../scripts/report_figures.py"
 
@@ -49,5 +51,7 @@ rule report_summary:
     resources:
         mem_mb=1500,
         runtime=10,
+    conda:
+        "../../envs/fit.yaml"
     script:
         "../scripts/report_summary.py"

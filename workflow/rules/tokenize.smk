@@ -12,5 +12,7 @@ rule tokenize:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
     retries: 1
+    conda:
+        "../../envs/extract.yaml"
     script:
         "../scripts/tokenize.py"

@@ -147,6 +147,7 @@ def quality_row(corpus_quality: dict[str, Any], doc_lengths: pd.DataFrame) -> di
     """Every document accounted for: read, dropped at loading and why, unusable for fits."""
     status = doc_lengths["status"].value_counts()
     return {
+        "corpus": corpus_quality["corpus"],
         **corpus_quality,
         "measured": int(len(doc_lengths)),
         "no_words": int(status.get("no_words", 0)),
