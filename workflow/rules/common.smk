@@ -1,25 +1,36 @@
-import re
 import os
+import re
+import sys
 from pathlib import Path
 
+import yaml
 from snakemake.utils import validate
 
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
+CONFIG_SCHEMA = WORKFLOW_DIR / "schemas" / "config.schema.yaml"
 
 # Rule scripts import the scalelaw package from here, also in cluster jobs and for
 # people who did not `pip install -e .`.
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in [str(WORKFLOW_DIR), os.environ.get("PYTHONPATH", "")] if p
 )
+sys.path.insert(0, str(WORKFLOW_DIR))
+from scalelaw import config as config_checks  # noqa: E402
 
-validate(config, WORKFLOW_DIR / "schemas" / "config.schema.yaml")
 
-for _name in config["use_corpora"]:
-    if _name not in config["corpora"]:
-        raise ValueError(
-            f"config: use_corpora names {_name!r}, which is not a key of corpora "
-            f"(known: {', '.join(sorted(config['corpora']))})"
-        )
+def stop_on_config_errors(problems):
+    """One line per mistake and no traceback; no job has run, nothing is written."""
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        print(f"{len(problems)} problem(s) in the configuration; nothing was run.", file=sys.stderr)
+        sys.exit(1)
+
+
+stop_on_config_errors(
+    config_checks.check(config, yaml.safe_load(CONFIG_SCHEMA.read_text()), workflow.configfiles)
+)
+validate(config, CONFIG_SCHEMA)  # fills in the schema's defaults
+stop_on_config_errors([f"config: {line}" for line in config_checks.semantic_errors(config, os.getcwd())])
 
 CORPORA = list(config["use_corpora"])
 

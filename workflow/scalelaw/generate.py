@@ -216,11 +216,16 @@ def sample_prompts(
 def decoding_settings(name: str, spec: Mapping[str, Any] | None) -> dict[str, Any]:
     """Normalised decoding settings: greedy, or sampling with temperature/top_p/top_k.
 
-    Sampling defaults to ``temperature=1``, ``top_p=1`` and ``top_k=0`` (no top-k cut;
-    transformers would otherwise apply top_k=50 silently).
+    Greedy unless ``do_sample`` is true or a sampling setting is given. Sampling defaults
+    to ``temperature=1``, ``top_p=1`` and ``top_k=0`` (no top-k cut; transformers would
+    otherwise apply top_k=50 silently).
     """
     spec = dict(spec or {})
-    do_sample = bool(spec.pop("do_sample", name != "greedy"))
+    sampling_keys = {"temperature", "top_p", "top_k"} & set(spec)
+    do_sample = bool(spec.pop("do_sample", bool(sampling_keys)))
+    if not do_sample and sampling_keys:
+        raise SweepError(f"decoding {name!r}: {sorted(sampling_keys)} given with "
+                         "do_sample false (greedy ignores them)")
     if not do_sample:
         out = {"name": name, "do_sample": False, "temperature": None, "top_p": None,
                "top_k": None}
@@ -520,8 +525,16 @@ def sweep_plan(gen: Mapping[str, Any]) -> dict[str, Any]:
         models[spec.name] = spec
     if gen.get("enabled", False) and not models:
         raise SweepError("generate.enabled is true but generate.models is empty")
-    decoding = {name: decoding_settings(name, spec)
-                for name, spec in (gen.get("decoding") or {"greedy": {}}).items()}
+    raw = gen.get("decoding") or [{"name": "greedy"}]
+    if isinstance(raw, Mapping):  # {name: settings} is accepted too
+        raw = [{"name": k, **(v or {})} for k, v in raw.items()]
+    decoding: dict[str, dict[str, Any]] = {}
+    for entry in raw:
+        entry = dict(entry)
+        name = str(entry.pop("name", ""))
+        if name in decoding:
+            raise SweepError(f"generate.decoding: two settings are named {name!r}")
+        decoding[name] = decoding_settings(name, entry)
     for name in decoding:
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name):
             raise SweepError(f"decoding name {name!r}: letters, digits, '_', '.', '-' only")

@@ -118,6 +118,11 @@ def lognormal_aft(time: Any, event: Any, x: Any, groups: Any = None) -> dict[str
     if problems:
         out["warning"] = "; ".join(problems)
         return out
+    if n_ev and np.unique(t[ev]).size == 1 and n_ev == n:
+        problems.append(f"every generation stopped after exactly {int(t[0])} steps: no "
+                        "spread in length to model")
+        out["warning"] = "; ".join(problems)
+        return out
     if n_ev < 5:
         problems.append(f"only {n_ev} generations stopped by EOS: estimates are fragile")
     logt = np.log(t)
@@ -235,6 +240,21 @@ def s_vs_l(lengths: pd.DataFrame, by: Sequence[str], unit: str = "words",
 SIZE_COLUMNS = ("n_params_total", "n_params_nonembedding")
 
 
+def size_laws() -> dict[str, Any]:
+    """The laws of loss against size: ``fit.LAWS`` forms, with alpha > 0 for E + A N^-alpha
+    (fitted through its logarithm), so a loss that does not fall with N is not turned
+    into a growing curve."""
+    import dataclasses
+
+    from scalelaw import fit
+
+    return {
+        "power": fit.LAWS["power"],
+        "saturating_power": dataclasses.replace(fit.LAWS["saturating_power"],
+                                                positive=(True, True, True)),
+    }
+
+
 def loss_vs_size(
     losses: pd.DataFrame,
     facts: pd.DataFrame,
@@ -260,6 +280,7 @@ def loss_vs_size(
     """
     from scalelaw import fit
 
+    law_forms = size_laws()
     facts = facts.drop_duplicates("model").set_index("model")
     wide = losses.pivot_table(index=["prompt_tokens", "seed", "prompt_id"], columns="model",
                               values=metric, aggfunc="mean")
@@ -280,7 +301,8 @@ def loss_vs_size(
         y = wide.to_numpy(dtype=float)
         fits = {}
         for law in laws:
-            k = fit.LAWS[law].k
+            form = law_forms[law]
+            k = form.k
             warn = list(base_warn)
             if n_sizes < 2:
                 warn.append(f"{n_sizes} model size: no fit")
@@ -295,7 +317,7 @@ def loss_vs_size(
                 warn.append(f"{n_sizes} model sizes for a {k}-parameter law: "
                             f"{n_sizes - k} degree(s) of freedom across sizes; treat the "
                             "fit as indicative")
-            row0 = {"law": law, "formula": fit.LAWS[law].formula, "convention": conv,
+            row0 = {"law": law, "formula": form.formula, "convention": conv,
                     "metric": metric, "n_models": len(models), "n_sizes": n_sizes,
                     "n_prompts": len(wide), "n_points": int(y.size),
                     "identified": bool(n_sizes >= k), "form_tested": bool(n_sizes > k),
@@ -304,7 +326,7 @@ def loss_vs_size(
                 rows.append({**row0, "parameter": None, "warning": "; ".join(warn)})
                 continue
             try:
-                f = fit.fit_law(x.ravel(), y.ravel(), law, loss="huber")
+                f = fit.fit_law(x.ravel(), y.ravel(), form, loss="huber")
             except Exception as err:
                 rows.append({**row0, "parameter": None,
                              "warning": "; ".join(warn + [f"fit failed: {err}"])})
@@ -313,14 +335,14 @@ def loss_vs_size(
             boots = []
             for idx in boot_idx:
                 try:
-                    bf = fit.fit_law(x[idx].ravel(), y[idx].ravel(), law, loss="huber",
+                    bf = fit.fit_law(x[idx].ravel(), y[idx].ravel(), form, loss="huber",
                                      f_scale=f.f_scale)
                     boots.append(list(bf.params.values()))
                 except Exception:
                     continue
             boots = np.asarray(boots, dtype=float)
             tail = 50 * (1 - confidence_level)
-            extra = _leave_largest_out(sizes, wide, law) if n_sizes - 1 >= k else {}
+            extra = _leave_largest_out(sizes, wide, form) if n_sizes - 1 >= k else {}
             for j, (pname, est) in enumerate(f.params.items()):
                 lo = hi = np.nan
                 if len(boots) >= 20:
@@ -348,7 +370,7 @@ def loss_vs_size(
     return out
 
 
-def _leave_largest_out(sizes: pd.Series, wide: pd.DataFrame, law: str) -> dict[str, float]:
+def _leave_largest_out(sizes: pd.Series, wide: pd.DataFrame, law) -> dict[str, float]:
     """Fit without the largest model; relative error of its predicted mean loss."""
     from scalelaw import fit
 

@@ -49,6 +49,7 @@ def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> Non
             err = np.where(np.isfinite(err), err, 0)
             ax.errorbar(k["prompt_len_tokens_mean"][ok], k["km_median_steps"][ok],
                         yerr=err[:, ok.to_numpy()], color=colors[dec], lw=1.5, capsize=3,
+                        marker="s", elinewidth=0.8,
                         label=f"{dec}, cap {cap}: KM median ({int(d['censored'].sum())}/{len(d)} capped)")
             ax.axhline(cap, color=colors[dec], ls=":", lw=0.8)
         ax.set_xscale("log")
@@ -119,6 +120,7 @@ def plot_loss_vs_size(means: pd.DataFrame, loss_size: pd.DataFrame, path: str,
             warn = " (not identified)" if not bool(sel["identified"].iloc[0]) else ""
             ax.plot(grid, fit.LAWS[law].predict(grid, params), style,
                     label=f"{fit.LAWS[law].formula}{warn}")
+        ax.set_ylim(y.min() / 1.25, y.max() * 1.25)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(conv.replace("n_params_", "parameters, "))
@@ -158,7 +160,7 @@ def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]) -> 
         f"({100 * (summary.get('frac_capped') or 0):.0f}%) hit the max_new_tokens cap "
         "and are right-censored.\n",
         "### Models\n",
-        _table(models, ["name", "kind", "source", "note", "n_params_total",
+        _table(models, ["model", "kind", "source", "note", "n_params_total",
                         "n_params_nonembedding", "revision or sha256", "stored_dtype"],
                floatfmt=".4g"),
         "\n### Generated length against prompt length (censoring-aware)\n",

@@ -15,6 +15,7 @@ facts = pd.DataFrame([
     {k: v for k, v in models.read_facts(Path(d) / "model.json").items() if k != "spec"}
     for d in snakemake.input.models
 ])
+facts.insert(0, "model", facts.pop("name"))
 tokenizer = load_tokenizer(p.tokenizer, revision=p.tokenizer_revision)
 measured = generate.measure_generations(
     gen, prompts, tokenizer, segmenter=p.lengths.get("segmenter", "nupunkt"),

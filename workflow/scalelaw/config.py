@@ -1,0 +1,211 @@
+"""Configuration checks that run before any job: one line per mistake, naming the key.
+
+The JSON Schema (workflow/schemas/config.schema.yaml) is the single description of the
+config; these functions turn its violations into readable lines and add the checks a
+schema cannot express (names that refer to each other, files that must exist, columns
+that must be present).
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import json
+import os
+import re
+from typing import Any, Iterable, Mapping
+
+import jsonschema
+import yaml
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def key_path(parts: Iterable[Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    path = key_path(error.absolute_path)
+    value = error.instance
+    keyword = error.validator
+    if keyword == "additionalProperties":
+        allowed = list((error.schema.get("properties") or {}).keys())
+        lines = []
+        for key in sorted(set(value) - set(allowed)):
+            if error.schema.get("patternProperties"):
+                continue
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(allowed)})"
+            lines.append(f"{key_path([*error.absolute_path, key])}: unknown key{hint}")
+        return "\n".join(lines) or f"{path}: {error.message}"
+    if keyword == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"{path}: expected {expected}, got {json.dumps(value)}"
+    if keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        sign = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[keyword]
+        return f"{path}: must be {sign} {error.validator_value}, got {json.dumps(value)}"
+    if keyword == "enum":
+        choices = ", ".join(str(c) for c in error.validator_value)
+        return f"{path}: {json.dumps(value)} is not one of: {choices}"
+    if keyword in ("minItems", "minProperties") and error.validator_value == 1:
+        return f"{path}: must not be empty"
+    if keyword == "minItems":
+        return f"{path}: needs at least {error.validator_value} entries"
+    if keyword == "uniqueItems":
+        seen, dupes = set(), []
+        for item in value:
+            key = json.dumps(item, sort_keys=True)
+            if key in seen:
+                dupes.append(item)
+            seen.add(key)
+        return f"{path}: duplicate entries: {', '.join(json.dumps(d) for d in dupes)}"
+    if keyword == "required":
+        missing = [k for k in error.validator_value if k not in value]
+        return "\n".join(f"{key_path([*error.absolute_path, k])}: missing (required here)" for k in missing)
+    if keyword == "pattern":
+        return f"{path}: {json.dumps(value)} does not match {error.validator_value}"
+    if keyword == "propertyNames":
+        return f"{path}: invalid name {json.dumps(value)}: {error.message}"
+    return f"{path}: {error.message}"
+
+
+def schema_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator = validator_cls(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    lines: list[str] = []
+    for error in errors:
+        for line in _describe(error).splitlines():
+            if line not in lines:
+                lines.append(line)
+    return lines
+
+
+def _file_columns(path: str, fmt: str) -> list[str] | None:
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if fmt == "csv":
+            import csv
+
+            with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+                return next(csv.reader(handle), [])
+        if fmt == "jsonl":
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    if line.strip():
+                        return list(json.loads(line).keys())
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _corpus_errors(name: str, spec: Mapping[str, Any], base_dir: str) -> list[str]:
+    lines = []
+    if spec.get("source") == "files" and spec.get("paths"):
+        first = None
+        for i, pattern in enumerate(spec["paths"]):
+            full = pattern if os.path.isabs(pattern) else os.path.join(base_dir, pattern)
+            matches = sorted(m for m in glob.glob(full, recursive=True) if os.path.isfile(m))
+            if not matches:
+                lines.append(f"corpora.{name}.paths[{i}]: {pattern!r} matches no file (relative to {os.path.abspath(base_dir)})")
+            first = first or (matches[0] if matches else None)
+        fmt = spec.get("format")
+        if first and fmt in ("parquet", "csv", "jsonl"):
+            columns = _file_columns(first, fmt)
+            for key in ("text_column", "id_column"):
+                wanted = spec.get(key) or ("text" if key == "text_column" else None)
+                if wanted and columns is not None and wanted not in columns:
+                    lines.append(
+                        f"corpora.{name}.{key}: column {wanted!r} not in {first} (columns: {', '.join(columns)})"
+                    )
+    if spec.get("source") == "hub" and spec.get("streaming") and not spec.get("max_docs"):
+        lines.append(f"corpora.{name}.max_docs: a streamed hub corpus needs max_docs")
+    return lines
+
+
+def _tokenizer_errors(tokenizer: Mapping[str, Any], base_dir: str) -> list[str]:
+    name = tokenizer.get("name", "bundled:gpt2")
+    if name.startswith("bundled:"):
+        return [] if name == "bundled:gpt2" else [f"tokenizer.name: unknown bundled tokenizer {name!r}; available: bundled:gpt2"]
+    if os.path.isdir(name if os.path.isabs(name) else os.path.join(base_dir, name)):
+        return []
+    if HUB_ID.match(name):
+        return []
+    return [
+        f"tokenizer.name: {name!r} is neither bundled:gpt2, an existing folder, nor a hub id "
+        f"of the form owner/name (GPT-2 is openai-community/gpt2)"
+    ]
+
+
+def semantic_errors(config: Mapping[str, Any], base_dir: str = ".") -> list[str]:
+    """Checks across keys and against the file system; assumes the schema passed."""
+    lines = []
+    corpora = config.get("corpora", {})
+    for i, name in enumerate(config.get("use_corpora", [])):
+        if name not in corpora:
+            lines.append(
+                f"use_corpora[{i}]: {name!r} is not a key of corpora (known: {', '.join(sorted(corpora))})"
+            )
+    for name in config.get("use_corpora", []):
+        if name in corpora:
+            lines += _corpus_errors(name, corpora[name], base_dir)
+    lines += _tokenizer_errors(config.get("tokenizer", {}), base_dir)
+    generate = config.get("generate") or {}
+    if generate.get("enabled") and generate.get("corpus") not in config.get("use_corpora", []):
+        lines.append(
+            f"generate.corpus: {generate.get('corpus')!r} is not in use_corpora; prompts are cut from that corpus"
+        )
+    names = [m.get("name") for m in generate.get("models", []) if isinstance(m, Mapping)]
+    for dupe in sorted({n for n in names if names.count(n) > 1}):
+        lines.append(f"generate.models: duplicate model name {dupe!r}")
+    return lines
+
+
+class _StrictLoader(yaml.SafeLoader):
+    pass
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def duplicate_key_errors(paths: Iterable[str]) -> list[str]:
+    """YAML silently keeps the last of two equal keys; two corpora named alike are a mistake."""
+    lines = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                yaml.load(handle, Loader=_StrictLoader)
+        except yaml.constructor.ConstructorError as err:
+            mark = err.problem_mark
+            lines.append(f"{path}:{mark.line + 1}: {err.problem}")
+        except (OSError, yaml.YAMLError):
+            continue
+    return lines
+
+
+def check(config: Mapping[str, Any], schema: Mapping[str, Any], config_files: Iterable[str] = ()) -> list[str]:
+    """Every schema mistake in the config, one line each, prefixed with "config: ".
+
+    Run ``semantic_errors`` once this passes and the schema defaults are filled in.
+    """
+    return [f"config: {line}" for line in duplicate_key_errors(config_files) + schema_errors(config, schema)]
