@@ -10,7 +10,11 @@ D="${SCALELAW_SLURM_DIR:-/tmp/scalelaw-slurm}"
 log() { echo "slurm-down: $*" >&2; }
 
 # cancel queued and running jobs first, so no slurmstepd outlives slurmd
-if [ -s "$D/started/slurmctld" ] && kill -0 "$(cat "$D/started/slurmctld")" 2>/dev/null; then
+# is <name>: the pid recorded for daemon <name> is a running process of that name (a
+# stale file, e.g. after a reboot, may name a pid that now belongs to another program)
+is() { [ -s "$D/started/$1" ] && [ "$(cat "/proc/$(cat "$D/started/$1")/comm" 2>/dev/null)" = "$1" ]; }
+
+if is slurmctld; then
   jobs=$(squeue -h -o %i 2>/dev/null || true)
   if [ -n "$jobs" ]; then
     log "cancelling jobs: $(echo $jobs)"
@@ -23,9 +27,9 @@ fi
 
 stop() {  # $1 = daemon name; its pid is in $D/started/$1
   local f="$D/started/$1" pid
-  [ -s "$f" ] || return 0
+  [ -e "$f" ] || return 0
   pid=$(cat "$f")
-  if kill "$pid" 2>/dev/null; then
+  if is "$1" && kill "$pid" 2>/dev/null; then
     for _ in $(seq 75); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     if kill -0 "$pid" 2>/dev/null; then log "$1 ($pid) did not stop: SIGKILL"; kill -9 "$pid" 2>/dev/null; fi
     log "stopped $1 ($pid)"

@@ -37,8 +37,9 @@ log() { echo "slurm-up: $*" >&2; }
 die() { log "ERROR: $*"; for f in "$D"/log/*.log "$D"/log/*.err; do [ -s "$f" ] && { echo "== $f" >&2; tail -n 15 "$f" >&2; }; done; exit 1; }
 [ "$(id -u)" = 0 ] || { log "must run as root"; exit 1; }
 
-# alive <pidfile>: the pid in the file is a running process
-alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# alive <pidfile> <name>: the pid in the file is a running process called <name> (a
+# stale pid file, e.g. after a reboot, may name a pid that now belongs to another program)
+alive() { [ -s "$1" ] && [ "$(cat "/proc/$(cat "$1")/comm" 2>/dev/null)" = "$2" ]; }
 # wait_for <tries of 0.2 s> <command...>
 wait_for() { local n=$1; shift; for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
 
@@ -130,7 +131,7 @@ CONF
 mv "$D/slurm.conf.new" /etc/slurm/slurm.conf
 
 # --- accounting: a private MariaDB + slurmdbd -----------------------------------------
-if ! alive "$D/mariadbd.pid"; then
+if ! alive "$D/mariadbd.pid" mariadbd; then
   if [ ! -d "$D/mysql/mysql" ]; then
     mariadb-install-db --user=root --datadir="$D/mysql" --auth-root-authentication-method=socket \
       >"$D/log/mariadb-install.log" 2>&1 || die "mariadb-install-db failed"
@@ -165,7 +166,7 @@ StoragePass=slurmpw
 StorageLoc=slurm_acct_db
 CONF
 chmod 600 /etc/slurm/slurmdbd.conf
-if ! alive "$D/slurmdbd.pid"; then
+if ! alive "$D/slurmdbd.pid" slurmdbd; then
   /usr/sbin/slurmdbd || die "slurmdbd did not start"
   wait_for 100 sacctmgr -n list cluster || die "slurmdbd does not answer"
   mark_started slurmdbd "$(cat "$D/slurmdbd.pid")"
@@ -177,7 +178,7 @@ sacctmgr -n -P list cluster format=cluster | grep -qx "$CLUSTER" \
   || sacctmgr -i -Q add cluster "$CLUSTER" >/dev/null || die "cannot add cluster $CLUSTER"
 
 # --- controller + node ----------------------------------------------------------------
-if ! alive "$D/slurmctld.pid"; then
+if ! alive "$D/slurmctld.pid" slurmctld; then
   # first start: -c (no saved state); later starts recover the saved state so that job
   # ids keep growing and never clash with jobs already recorded in the accounting db
   if [ -e "$D/state/node_state" ]; then /usr/sbin/slurmctld; else /usr/sbin/slurmctld -c; fi \
@@ -188,7 +189,7 @@ if ! alive "$D/slurmctld.pid"; then
 else
   scontrol reconfigure >/dev/null 2>&1 || true
 fi
-if ! alive "$D/slurmd.pid"; then
+if ! alive "$D/slurmd.pid" slurmd; then
   /usr/sbin/slurmd -N localhost || die "slurmd did not start"   # node name != hostname
   wait_for 50 test -s "$D/slurmd.pid" || die "slurmd wrote no pid file"
   mark_started slurmd "$(cat "$D/slurmd.pid")"

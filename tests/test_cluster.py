@@ -2,15 +2,15 @@
 
 Needs the one-node test cluster of `.ci/slurm-up.sh` (partition `debug`, account `root`,
 accounting so that `sacct` works). Without a reachable cluster every test here is
-skipped with the reason; set SCALELAW_REQUIRE_SLURM=1 (as .ci/run does) to make that a
-failure instead.
+skipped with the reason; set SCALELAW_REQUIRE_SLURM=1 (CI does, once slurm-up.sh has
+succeeded) to make that a failure instead.
 
     .ci/slurm-up.sh && pytest -m cluster; .ci/slurm-down.sh
 
 Each SLURM job costs 10 to 15 s (snakemake starts twice, status polling backs off), so
-the workflows here are small: (a) and (b) run the project's tiny test pipeline, (c) and
-(d) a throw-away three-rule Snakefile that tests the executor's failure handling and
-cancellation.
+the workflows here are small: (a) and (b) run the project's test pipeline
+(tests/config/test.yaml, 9 jobs); (c) and (d) run throw-away Snakefiles of two or three
+jobs that test the executor's failure handling and cancellation.
 """
 
 from __future__ import annotations
@@ -104,12 +104,16 @@ def pipeline() -> None:
         pytest.fail(f"the pipeline is missing: {', '.join(missing)}")
 
 
+def _env() -> dict[str, str]:
+    # only the profiles given on the command line
+    return {k: v for k, v in os.environ.items() if k != "SNAKEMAKE_PROFILE"}
+
+
 def run_snakemake(workdir: Path, *args: str, snakefile: Path = SNAKEFILE,
                   timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
     """Run snakemake from the repository root on `snakefile` in `workdir`."""
     cmd = [*SNAKEMAKE, "-s", str(snakefile), "-d", str(workdir), *args]
-    env = {k: v for k, v in os.environ.items() if k != "SNAKEMAKE_PROFILE"}
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+    return subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -291,8 +295,17 @@ rule all:
 rule slow:
     output: "slow_{i}.txt"
     resources: mem_mb=200, runtime=5
-    shell: "sleep 240; touch {output}"
+    shell: "echo $$ > started_{wildcards.i}.tmp; mv started_{wildcards.i}.tmp started_{wildcards.i}.pid; sleep 240; touch {output}"
 """
+
+
+def _alive(pid: int) -> bool:
+    """The process runs (a zombie nobody has reaped yet counts as ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def test_sigint_cancels_the_slurm_jobs(slurm, tmp_path):
@@ -305,20 +318,25 @@ def test_sigint_cancels_the_slurm_jobs(slurm, tmp_path):
            "--profile", str(SLURM_PROFILE), *FAST_SLURM]
     jobids: list[str] = []
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
         def both_running():
             nonlocal jobids
             jobids = _slurm_jobids(log.read_text())
             if proc.poll() is not None:
                 return True  # ended early: reported below
-            return len(jobids) == 2 and set(_active(jobids).values()) == {"RUNNING"}
+            # both SLURM jobs running, and in both the rule's shell command has started
+            return (len(jobids) == 2 and set(_active(jobids).values()) == {"RUNNING"}
+                    and len(list(workdir.glob("started_*.pid"))) == 2)
 
         started = _wait_for(both_running, timeout=120)
         assert proc.poll() is None, "snakemake ended early:\n" + log.read_text()[-6000:]
         assert started, f"jobs not running after 120 s: {_active(jobids)}\n" + log.read_text()[-6000:]
 
+        # the job's shell runs on this machine (one-node cluster): we can watch it die
+        shells = [int(p.read_text()) for p in workdir.glob("started_*.pid")]
+        assert all(_alive(pid) for pid in shells)
         os.kill(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=90)
@@ -333,6 +351,8 @@ def test_sigint_cancels_the_slurm_jobs(slurm, tmp_path):
             lambda: set(_sacct_states(jobids).values()) == {"CANCELLED"}, timeout=30)
         assert cancelled, f"jobs not cancelled in sacct: {_sacct_states(jobids)}"
         assert not list(workdir.glob("slow_*.txt"))
+        assert _wait_for(lambda: not any(_alive(pid) for pid in shells), timeout=30), \
+            "the jobs' shell commands still run after scancel"
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -65,6 +66,14 @@ def _atomic_target(path: Path) -> tuple[int, str]:
     return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
 
 
+def _reason(err: OSError) -> str:
+    # pyarrow's OSError carries the errno only inside its message
+    match = re.search(r"\[errno (\d+)\]", str(err))
+    if match:
+        return os.strerror(int(match.group(1)))
+    return err.strerror or str(err)
+
+
 def _replace_atomically(write, path: str | os.PathLike) -> None:
     """Write through ``write(tmp_path)`` and rename over ``path``.
 
@@ -75,14 +84,14 @@ def _replace_atomically(write, path: str | os.PathLike) -> None:
     try:
         fd, tmp = _atomic_target(path)
     except OSError as err:
-        raise OSError(f"cannot write {path}: {err.strerror or err}") from err
+        raise OSError(f"cannot write {path}: {_reason(err)}") from err
     os.close(fd)
     try:
         write(tmp)
         os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
-        raise OSError(f"cannot write {path}: {err.strerror or err}") from err
+        raise OSError(f"cannot write {path}: {_reason(err)}") from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

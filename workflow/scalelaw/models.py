@@ -303,7 +303,9 @@ def resolve_hub(spec: ModelSpec, cache_dir: str | None = None) -> Path:
             continue
         if has(folder, weights) and has(folder, "config.json"):
             return folder
-    if offline_requested():
+    import huggingface_hub.constants as hf_constants
+
+    if offline_requested() or hf_constants.HF_HUB_OFFLINE:
         raise _hub_error(spec, "HF_HUB_OFFLINE is set")
     if not hub_reachable(HUB_PROBE_TIMEOUT_S):
         endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")

@@ -29,6 +29,18 @@ def _log_fit(docs: pd.DataFrame, unit: str):
     return data, x, y, model
 
 
+MIN_DOCS_TO_DRAW = 3
+
+
+def _too_few(ax, docs: pd.DataFrame, unit: str) -> bool:
+    n = len(usable(docs, unit))
+    if n >= MIN_DOCS_TO_DRAW:
+        return False
+    ax.text(0.5, 0.5, f"{n} usable documents: too few to fit", ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    return True
+
+
 def _binned_medians(x: np.ndarray, y: np.ndarray, bins: int = 12) -> tuple[np.ndarray, np.ndarray]:
     """Medians in equal-count bins of log L: for the eye only, never fitted."""
     order = np.argsort(x)
@@ -40,6 +52,8 @@ def scatter_figure(docs: pd.DataFrame, units: Iterable[str], corpus: str) -> plt
     units = list(units)
     fig, axes = plt.subplots(1, len(units), figsize=(5.2 * len(units), 4.4), squeeze=False)
     for ax, unit in zip(axes[0], units):
+        if _too_few(ax, docs, unit):
+            continue
         data, x, y, model = _log_fit(docs, unit)
         ax.scatter(np.exp(x), np.exp(y), s=10, alpha=0.45, color="tab:blue", label=f"documents (n={len(x)})")
         bx, by = _binned_medians(x, y)
@@ -66,6 +80,8 @@ def residual_figure(docs: pd.DataFrame, units: Iterable[str], corpus: str) -> pl
     units = list(units)
     fig, axes = plt.subplots(1, len(units), figsize=(5.2 * len(units), 3.8), squeeze=False)
     for ax, unit in zip(axes[0], units):
+        if _too_few(ax, docs, unit):
+            continue
         _, x, _, model = _log_fit(docs, unit)
         ax.scatter(x / np.log(10), model.resid, s=10, alpha=0.5)
         ax.axhline(0, color="black", lw=0.8)

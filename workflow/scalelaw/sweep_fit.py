@@ -278,6 +278,8 @@ def loss_vs_size(
     all) and when the models' tokenizers differ (nats per token are then not
     comparable; use ``metric="loss_bits_per_byte"``).
     """
+    import dataclasses
+
     from scalelaw import fit
 
     law_forms = size_laws()
@@ -332,10 +334,19 @@ def loss_vs_size(
                              "warning": "; ".join(warn + [f"fit failed: {err}"])})
                 continue
             fits[law] = f
+            at_bound = [p for p, pos in zip(f.params, form.positive)
+                        if pos and abs(f.params[p]) < 1e-8]
+            if at_bound:
+                warn.append(f"{', '.join(at_bound)} at the bound 0: the law degenerates "
+                            "(loss does not fall with size in these data)")
             boots = []
-            for idx in boot_idx:
+            # resamples start from the estimate (one start, not the grid): fast, and the
+            # same optimum basin; skipped when the estimate sits at a bound (degenerate)
+            start = np.array(list(f.params.values()))
+            boot_form = dataclasses.replace(form, starts=lambda _x, _y: [start])
+            for idx in ([] if at_bound else boot_idx):
                 try:
-                    bf = fit.fit_law(x[idx].ravel(), y[idx].ravel(), form, loss="huber",
+                    bf = fit.fit_law(x[idx].ravel(), y[idx].ravel(), boot_form, loss="huber",
                                      f_scale=f.f_scale)
                     boots.append(list(bf.params.values()))
                 except Exception:
@@ -349,7 +360,8 @@ def loss_vs_size(
                     lo, hi = np.nanpercentile(boots[:, j], [tail, 100 - tail])
                 rows.append({**row0, "parameter": pname, "estimate": est, "se": f.se[pname],
                              "ci_low": lo, "ci_high": hi,
-                             "ci_method": f"percentile bootstrap over prompts ({len(boots)} resamples)",
+                             "ci_method": (f"percentile bootstrap over prompts ({len(boots)} resamples)"
+                                           if not at_bound else "none: estimate at a bound"),
                              "loglik": f.loglik, "aicc": f.aicc, "k": f.k, "r2_log": f.r2,
                              "f_scale": f.f_scale, "converged": f.converged,
                              **extra, "warning": "; ".join(warn)})
