@@ -323,7 +323,8 @@ def test_aft_recovers_slope_under_censoring():
     assert naive < rec["b1"]  # the cap flattens a naive fit
     km = SF.km_medians(gen)
     assert list(km["n_censored"]) == list(gen.groupby("prompt_tokens")["censored"].sum())
-    assert km["km_median_steps"].is_monotonic_increasing
+    true = np.exp(2.0 + 0.3 * np.log(km["prompt_tokens"].astype(float)))
+    np.testing.assert_allclose(km["km_median_steps"], true, rtol=0.25)
 
 
 def test_censored_fits_say_when_not_identified():

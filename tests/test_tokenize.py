@@ -39,3 +39,16 @@ def test_tokenize_documents_table():
     ends = table.column("token_ends").to_pylist()
     assert ends[0][-1] == len("A b c.")
     assert all(a < b for a, b in zip(ends[2], ends[2][1:]))
+
+
+def test_hub_tokenizer_offline_fails_fast_with_advice():
+    import time
+
+    from scalelaw.hub import HubUnavailable, hub_reachable
+
+    if hub_reachable():
+        pytest.skip("the hub is reachable from here; this test checks the offline path")
+    start = time.monotonic()
+    with pytest.raises(HubUnavailable, match=r"tokenizer 'openai-community/gpt2'.*HF_HUB_OFFLINE"):
+        tokenize.load_tokenizer("openai-community/gpt2")
+    assert time.monotonic() - start < 15
