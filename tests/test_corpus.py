@@ -109,3 +109,24 @@ def test_shard_bounds_cover_all_documents_in_order():
         assert len(bounds) == n_shards
         assert bounds[0][0] == 0 and bounds[-1][1] == n_docs
         assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+
+
+def test_hub_code_path_on_a_local_dataset_repository(tmp_path):
+    """load_dataset treats a local folder like a hub repository: the same call, no network."""
+    repo = tmp_path / "repo" / "data"
+    repo.mkdir(parents=True)
+    rows = [{"id": f"r{i}", "content": f"Text number {i}. It has two sentences."} for i in range(30)]
+    pd.DataFrame(rows).to_parquet(repo / "train-00000-of-00001.parquet")
+    spec = {"source": "hub", "path": str(tmp_path / "repo"), "split": "train", "text_column": "content",
+            "max_docs": 5, "seed": 0}
+    sampled = corpus.load_corpus(spec)
+    assert len(sampled.documents) == 5
+    assert sampled.documents["doc_id"].str.match(r"train-\d{8}$").all()
+    assert sampled.quality["dropped_by_sampling"] == 25
+
+    streamed = corpus.load_corpus({**spec, "streaming": True})
+    assert streamed.documents["doc_id"].tolist() == [f"train-{i:08d}" for i in range(5)]
+    assert streamed.documents["text"].iloc[0] == "Text number 0. It has two sentences."
+
+    with_ids = corpus.load_corpus({**spec, "id_column": "id", "max_docs": None})
+    assert with_ids.documents["doc_id"].tolist()[:2] == ["r0", "r1"]
