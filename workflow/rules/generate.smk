@@ -18,7 +18,7 @@ if GEN_ON and GEN_CORPUS not in CORPORA:
         f"config: generate.corpus is {GEN_CORPUS!r}, which is not in use_corpora "
         f"({', '.join(CORPORA)}); prompts are cut from that corpus's documents"
     )
-GEN_DIR = f"results/{GEN_CORPUS}/generate"
+GEN_DIR = f"results/{GEN_CORPUS or '_disabled'}/generate"
 GEN_DEVICE = str(GEN.get("device", "auto"))
 GEN_GPU = 1 if GEN_DEVICE.startswith("cuda") else 0
 
@@ -87,9 +87,17 @@ def generate_targets():
 
 
 def gen_model_mem(wildcards, attempt):
+    return int(GEN.get("mem_mb", 6000)) * attempt
+
+
+def gen_model_source(wildcards):
+    """A GGUF file is an input of its conversion: replacing the file reruns it."""
     spec = GEN_PLAN["models"][wildcards.gen_model]
-    base = int(GEN.get("mem_mb", 6000))
-    return base * attempt
+    if spec.kind == "gguf":
+        from scalelaw.models import resolve_gguf_path
+
+        return [str(resolve_gguf_path(spec.source))]
+    return []
 
 
 wildcard_constraints:
@@ -103,6 +111,8 @@ wildcard_constraints:
 rule generate_prepare_model:
     """Resolve a model: convert a GGUF file once (sha256-checked), find a hub snapshot
     (offline-safe), or check a local folder; write its facts to model.json."""
+    input:
+        gen_model_source,
     output:
         directory("results/models/{gen_model}"),
     params:
@@ -113,6 +123,8 @@ rule generate_prepare_model:
     resources:
         mem_mb=gen_model_mem,
         runtime=60,
+    conda:
+        "../../envs/generate.yaml"
     script:
         "../scripts/generate_prepare_model.py"
 
@@ -138,6 +150,8 @@ rule generate_prompts:
     resources:
         mem_mb=2000,
         runtime=15,
+    conda:
+        "../../envs/extract.yaml"
     script:
         "../scripts/generate_prompts.py"
 
@@ -162,6 +176,8 @@ rule generate_cell:
         mem_mb=gen_model_mem,
         runtime=int(GEN.get("runtime", 120)),
         gpu=GEN_GPU,
+    conda:
+        "../../envs/generate.yaml"
     script:
         "../scripts/generate_cell.py"
 
@@ -184,6 +200,8 @@ rule generate_loss:
         mem_mb=gen_model_mem,
         runtime=int(GEN.get("runtime", 120)),
         gpu=GEN_GPU,
+    conda:
+        "../../envs/generate.yaml"
     script:
         "../scripts/generate_loss.py"
 
@@ -214,6 +232,8 @@ rule generate_collect:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../../envs/extract.yaml"
     script:
         "../scripts/generate_collect.py"
 
@@ -242,6 +262,8 @@ rule generate_fit:
     resources:
         mem_mb=3000,
         runtime=60,
+    conda:
+        "../../envs/fit.yaml"
     script:
         "../scripts/generate_fit.py"
 
@@ -264,6 +286,8 @@ rule generate_figures:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../envs/fit.yaml"
     script:
         "../scripts/generate_figures.py"
 
@@ -279,6 +303,7 @@ rule generate_report:
         s_vs_l=rules.generate_fit.output.s_vs_l,
         loss_size=rules.generate_fit.output.loss_size,
         models=rules.generate_collect.output.models,
+        figures=list(gen_figures().values()),
     output:
         report(f"{GEN_DIR}/report.md", category="Generation", caption="../report/generate.rst"),
     log:
@@ -287,5 +312,7 @@ rule generate_report:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../envs/fit.yaml"
     script:
         "../scripts/generate_report.py"

@@ -9,8 +9,11 @@ Prompts (:func:`sample_prompts`)
     starts at the same sentence for every prompt length (a paired design). The prompt is
     the longest run of whole sentences from there whose text has at most
     ``prompt_tokens`` tokens under the reference tokenizer (counted on the prompt text
-    itself); documents where that run is shorter than ``min_fill * prompt_tokens``, or
-    that leave no sentence after the prompt, are skipped and counted. The actual length
+    itself). When that run is shorter than ``min_fill * prompt_tokens`` (long sentences)
+    or leaves no sentence after it, the start moves forward one sentence, up to
+    ``max_shift`` times (so prompt lengths share documents and regions, not always the
+    exact start sentence: ``start_sentence`` is recorded); documents where nothing fits
+    are skipped and counted. The actual length
     is recorded (``prompt_tokens_ref``; the model's own count is recorded per
     generation). The human continuation is the following whole sentences, as many as
     fit in ``continuation_tokens`` tokens, and at least one.
@@ -153,12 +156,15 @@ def sample_prompts(
     continuation_tokens: int = 256,
     min_fill: float = 0.5,
     start: str = "random",
+    max_shift: int = 50,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``n_prompts`` prompts of about ``prompt_tokens`` tokens (see module doc).
 
     ``start="random"`` draws the first sentence from the first half of each document;
-    ``start="document"`` always starts at the first sentence. Returns the prompts and a
-    record of how many documents were tried and skipped.
+    ``start="document"`` always starts at the first sentence. When no prompt fits at the
+    drawn sentence (its sentences are too long for ``prompt_tokens``), the start moves
+    forward a sentence at a time, up to ``max_shift`` sentences. Returns the prompts and
+    a record of how many documents were tried and skipped.
     """
     from scalelaw.lengths import segment
 
@@ -179,8 +185,12 @@ def sample_prompts(
             skipped += 1
             continue
         s0 = int(_doc_uniform(seed, doc_id) * (len(spans) // 2)) if start == "random" else 0
-        cut = cut_prompt(text, spans, tokenizer, start=s0, prompt_tokens=prompt_tokens,
-                         continuation_tokens=continuation_tokens, min_fill=min_fill)
+        cut = None
+        for s in range(s0, min(len(spans) - 1, s0 + max_shift + 1)):
+            cut = cut_prompt(text, spans, tokenizer, start=s, prompt_tokens=prompt_tokens,
+                             continuation_tokens=continuation_tokens, min_fill=min_fill)
+            if cut is not None:
+                break
         if cut is None:
             skipped += 1
             continue

@@ -434,6 +434,7 @@ def prepare_model(spec: ModelSpec, work_dir: str | os.PathLike | None = None) ->
                      requested_revision=spec.revision, sha256=None)
     else:
         raise ModelError(f"unknown model kind {spec.kind!r}")
+    facts["trust_remote_code"] = spec.trust_remote_code
     facts["load_path"] = str(Path(folder).resolve())
     facts["tokenizer_path"] = spec.tokenizer or facts["load_path"]
     facts.update(model_facts_from_folder(folder, spec.trust_remote_code))

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -148,8 +148,10 @@ def _table(df: pd.DataFrame, cols: list[str], floatfmt: str = ".3g") -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]) -> str:
-    """The report section: models, censoring, KM, AFT, S vs L, loss vs size, speed."""
+def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
+             figures: list[str] | None = None) -> str:
+    """The report section: models, censoring, KM, AFT, S vs L, loss vs size, speed;
+    ``figures`` are paths relative to the Markdown file, linked at the end."""
     models = pd.DataFrame(summary.get("models", []))
     if not models.empty:
         models["revision or sha256"] = [
@@ -186,6 +188,9 @@ def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]) -> 
         _table(pd.DataFrame(summary.get("tokens_per_s", [])),
                ["model", "tokens_per_s", "device", "dtype", "threads"]),
     ]
+    if figures:
+        parts.append("\n### Figures\n")
+        parts.extend(f"![{Path(f).stem.replace('_', ' ')}]({f})\n" for f in figures)
     if summary.get("warnings"):
         parts.append("\n### Warnings\n")
         parts.extend(f"- {w}\n" for w in summary["warnings"])

@@ -1,5 +1,6 @@
 """The generation sweep's Markdown report section (rule generate_report)."""
 import json
+import os
 
 from scalelaw import io, logs, sweep_report
 
@@ -7,4 +8,5 @@ log = logs.to_file(snakemake.log[0])
 i = snakemake.input
 summary = json.loads(open(i.summary, encoding="utf-8").read())
 tables = {k: io.read_parquet(getattr(i, k)) for k in ("km", "aft", "s_vs_l", "loss_size")}
-io.write_text(sweep_report.markdown(summary, tables), snakemake.output[0])
+figures = [os.path.relpath(f, os.path.dirname(snakemake.output[0])) for f in i.figures]
+io.write_text(sweep_report.markdown(summary, tables, figures), snakemake.output[0])

