@@ -44,6 +44,11 @@ CASES = {
             'config: fit.laws[1]: "zipf" is not one of: power, menzerath_altmann, linear, constant'),
     "missing_key": (with_changes(use_corpora=["mine"], **{"corpora.mine": {"source": "files", "paths": ["*.txt"]}}),
                     "config: corpora.mine.format: missing (required here)"),
+    "gpt-2": (with_changes(**{"generate.enabled": True, "generate.models": [{"name": "g", "hub": "gpt-2"}]}),
+              "config: 'gpt-2' is not a hub model id (ids are 'owner/name'); did you mean openai-community/gpt2"),
+    "duplicate_model": (with_changes(**{"generate.enabled": True, "generate.models": [
+        {"name": "m", "path": "a"}, {"name": "m", "path": "b"}]}),
+        "config: generate.models: duplicate model name 'm'"),
     "empty_axis": (with_changes(**{"generate.enabled": True, "generate.prompt_tokens": []}),
                    "config: generate.prompt_tokens: must not be empty"),
 }

@@ -4,20 +4,16 @@
 # max_new_tokens x seed. Prompts depend only on (prompt_tokens, seed) and the per-prompt
 # loss only on (model, prompt_tokens, seed), so adding a value to one axis runs only the
 # cells (and prompt/loss files) that value adds, plus the cheap collect/fit/report jobs.
-import sys as _gen_sys
-
-_gen_sys.path.insert(0, str(WORKFLOW_DIR))
-from scalelaw import generate as _gen  # noqa: E402
+from scalelaw import generate as _gen
+from scalelaw.models import ModelError as _ModelError
 
 GEN = config.get("generate") or {}
 GEN_ON = bool(GEN.get("enabled", False))
-GEN_PLAN = _gen.sweep_plan(GEN) if GEN_ON else None
+try:
+    GEN_PLAN = _gen.sweep_plan(GEN) if GEN_ON else None
+except (_gen.SweepError, _ModelError) as _err:
+    stop_on_config_errors([f"config: {_err}"])
 GEN_CORPUS = GEN.get("corpus", "")
-if GEN_ON and GEN_CORPUS not in CORPORA:
-    raise ValueError(
-        f"config: generate.corpus is {GEN_CORPUS!r}, which is not in use_corpora "
-        f"({', '.join(CORPORA)}); prompts are cut from that corpus's documents"
-    )
 GEN_DIR = f"results/{GEN_CORPUS or '_disabled'}/generate"
 GEN_DEVICE = str(GEN.get("device", "auto"))
 GEN_GPU = 1 if GEN_DEVICE.startswith("cuda") else 0
