@@ -141,3 +141,64 @@ def test_disk_full_names_the_path(tmp_path):
     log = (tmp_path / "logs" / "sotu" / "corpus.log").read_text()
     assert "OSError: cannot write results/sotu/documents.parquet: No space left on device" in log
     assert not (results / "sotu" / "documents.parquet").exists()
+
+
+def generation_config(path: Path, model_dir: Path) -> Path:
+    """A sweep on a tiny random model: a cell slow enough (one prompt per batch) to kill."""
+    return write_config(
+        path,
+        **{
+            "corpora.sotu.max_docs": 12,
+            "corpora.sotu.shards": 1,
+            "generate": {
+                "enabled": True, "corpus": "sotu",
+                "models": [{"name": "tiny", "path": str(model_dir), "note": "random weights (test)"}],
+                "prompt_tokens": [16], "n_prompts": 6, "decoding": [{"name": "sample", "temperature": 1.0}],
+                "max_new_tokens": [400], "seeds": [0], "batch_size": 1, "threads": 1,
+                "fit": {"n_bootstrap": 0},
+            },
+        },
+    )
+
+
+def without_timing(frame: pd.DataFrame) -> pd.DataFrame:
+    timing = [c for c in frame.columns if any(k in c for k in ("seconds", "per_s", "time", "elapsed"))]
+    return frame.drop(columns=timing)
+
+
+def test_sigkill_during_a_generation_cell_then_rerun_equals_uninterrupted(tmp_path):
+    from generate_helpers import build_tiny_model
+
+    model_dir = build_tiny_model(tmp_path / "tiny", eos_scale=1.0)
+    target = "results/sotu/generate/generations.parquet"
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    snakemake(whole, target, "--cores", "2", configfile=generation_config(tmp_path / "g.yaml", model_dir))
+
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    config = generation_config(tmp_path / "g.yaml", model_dir)
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(killed), "--configfile", str(config),
+           "--cores", "2", target]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    cell_logs = killed / "logs" / "generate" / "cells"
+    deadline = time.monotonic() + 180
+    while not (cell_logs.exists() and any(cell_logs.rglob("*.log"))):
+        assert proc.poll() is None, "the run finished before the cell could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(1.0)  # let the cell load the model and start generating
+    assert proc.poll() is None, "the cell finished within a second; make it slower"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    cells = list((killed / "results").rglob("cells/**/*.parquet"))
+    assert cells == [], "a killed cell left an output file"
+    snakemake(killed, "--unlock", configfile=config)
+    snakemake(killed, target, "--cores", "2", "--rerun-incomplete", configfile=config)
+
+    (a,) = list((whole / "results").rglob("cells/**/*.parquet"))
+    (b,) = list((killed / "results").rglob("cells/**/*.parquet"))
+    pd.testing.assert_frame_equal(without_timing(pd.read_parquet(a)), without_timing(pd.read_parquet(b)))
+    pd.testing.assert_frame_equal(
+        without_timing(pd.read_parquet(whole / target)), without_timing(pd.read_parquet(killed / target))
+    )

@@ -16,7 +16,8 @@ TEST_CONFIG = ROOT / "tests" / "config" / "test.yaml"
 
 
 def snakemake(workdir: Path, *args: str, configfile: Path = TEST_CONFIG, check: bool = True, timeout: int = 900):
-    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--configfile", str(configfile), *args]
+    # --configfile takes several values: it goes last so that a target is not read as one
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args, "--configfile", str(configfile)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ})
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
