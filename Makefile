@@ -4,7 +4,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-fast report lock clean
+.PHONY: install run test test-fast bench report lock clean
 
 $(BIN)/snakemake: requirements.lock requirements-data.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ report: run
 
 test: install
 	$(BIN)/python -m pytest -ra
+
+bench: install
+	$(BIN)/python benchmarks/run.py
 
 test-fast: install
 	$(BIN)/python -m pytest -ra -m "not slow and not cluster"
