@@ -411,3 +411,19 @@ def test_defaults_on_250_documents_fill_every_interval():
     assert set(fits["estimator"]) == {*fit.DEFAULT_ESTIMATORS, "least_squares_log"}
     assert fits["ci_low"].notna().all() and fits["se"].notna().all()
     assert len(fit.summary(fits)) == 2
+
+
+@pytest.mark.parametrize("name", ["gamma_glm", "count_glm", "huber"])
+def test_vectorized_bootstrap_refits_equal_statsmodels(name):
+    """The bootstrap's batched refits reach the same estimate as the statsmodels fit."""
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        L = np.exp(rng.uniform(np.log(1e3), np.log(3e4), 150))
+        S = 3 * L**0.05 * np.exp(rng.normal(0, 0.3, L.size))
+        S[:4] *= 6  # outliers, so that Huber downweights some documents
+        counts = np.maximum(1, np.round(L / S))
+        reference = fit.get_estimator(name)(L, S, counts, full=False)
+        data, statistic = fit._vectorized_statistic(name, L, S, counts)
+        batched = statistic(*[np.stack([d, d[::-1]]) for d in data])  # two "resamples"
+        np.testing.assert_allclose(batched[:, 0], reference, rtol=1e-8)
+        np.testing.assert_allclose(batched[:, 1], reference, rtol=1e-8)  # order does not matter

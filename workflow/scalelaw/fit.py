@@ -750,6 +750,90 @@ def _ols_log_statistic(logx: np.ndarray, logy: np.ndarray, axis: int = -1) -> np
     return np.stack([np.exp(loga), b])
 
 
+# Vectorized refits for the bootstrap: each is the estimator's own iteration (IRLS for the
+# GLMs, statsmodels RLM's reweighting with a MAD scale for Huber) run on every resample at
+# once along the last axis, so that 1,000 resamples and BCa's jackknife cost milliseconds
+# instead of thousands of statsmodels fits. tests/test_fit.py checks each against
+# statsmodels on the full sample.
+_IRLS_MAX_ITER = 100
+_IRLS_TOL = 1e-12
+
+
+def _weighted_line(x: np.ndarray, z: np.ndarray, w: np.ndarray | None, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares of z on [1, x] along ``axis``: (intercept, slope)."""
+    if w is None:
+        w = np.ones_like(x)
+    sw = w.sum(axis=axis, keepdims=True)
+    mx = (w * x).sum(axis=axis, keepdims=True) / sw
+    mz = (w * z).sum(axis=axis, keepdims=True) / sw
+    dx = x - mx
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (w * dx * (z - mz)).sum(axis=axis, keepdims=True) / (w * dx * dx).sum(axis=axis, keepdims=True)
+    return mz - slope * mx, slope
+
+
+def _glm_log_link_irls(x: np.ndarray, y: np.ndarray, poisson: bool, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """IRLS for a log-link GLM (Poisson: weights mu; Gamma: weights 1), as statsmodels GLM."""
+    mu = (y + y.mean(axis=axis, keepdims=True)) / 2.0  # statsmodels' starting_mu
+    eta = np.log(mu)
+    b0 = b1 = np.zeros_like(eta.sum(axis=axis, keepdims=True))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(_IRLS_MAX_ITER):
+            z = eta + (y - mu) / mu
+            new0, new1 = _weighted_line(x, z, mu if poisson else None, axis)
+            change = np.nanmax(np.abs(new1 - b1)) if new1.size else 0.0
+            b0, b1 = new0, new1
+            eta = b0 + b1 * x
+            mu = np.exp(eta)
+            if change < _IRLS_TOL:
+                break
+    return np.squeeze(b0, axis), np.squeeze(b1, axis)
+
+
+def _gamma_glm_statistic(logx: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    b0, b1 = _glm_log_link_irls(logx, y, poisson=False, axis=axis)
+    return np.stack([np.exp(b0), b1])
+
+
+def _count_glm_statistic(logx: np.ndarray, counts: np.ndarray, axis: int = -1) -> np.ndarray:
+    b0, b1 = _glm_log_link_irls(logx, counts, poisson=True, axis=axis)
+    return np.stack([np.exp(-b0), 1.0 - b1])
+
+
+def _huber_statistic(logx: np.ndarray, logy: np.ndarray, axis: int = -1) -> np.ndarray:
+    """statsmodels RLM with HuberT (t = 1.345) and its default MAD scale, reweighted to convergence."""
+    t = sm.robust.norms.HuberT().t
+    b0, b1 = _weighted_line(logx, logy, None, axis)
+    resid = logy - b0 - b1 * logx
+    scale = np.median(np.abs(resid), axis=axis, keepdims=True) / 0.6744897501960817
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(_IRLS_MAX_ITER):
+            r = np.abs(resid / scale)
+            weights = np.where(r <= t, 1.0, t / r)
+            new0, new1 = _weighted_line(logx, logy, weights, axis)
+            change = np.nanmax(np.abs(new1 - b1)) if new1.size else 0.0
+            b0, b1 = new0, new1
+            resid = logy - b0 - b1 * logx
+            scale = np.median(np.abs(resid), axis=axis, keepdims=True) / 0.6744897501960817
+            if change < _IRLS_TOL:
+                break
+    return np.stack([np.exp(np.squeeze(b0, axis)), np.squeeze(b1, axis)])
+
+
+def _vectorized_statistic(name: str, x: np.ndarray, y: np.ndarray, counts: np.ndarray | None):
+    """(data, statistic) for estimators with a vectorized refit, else None."""
+    logx = np.log(x)
+    if name == "ols_log":
+        return (logx, np.log(y)), _ols_log_statistic
+    if name == "gamma_glm":
+        return (logx, y), _gamma_glm_statistic
+    if name == "count_glm":
+        return (logx, counts if counts is not None else x / y), _count_glm_statistic
+    if name == "huber":
+        return (logx, np.log(y)), _huber_statistic
+    return None
+
+
 def bootstrap_ci(
     x: Any,
     y: Any,
@@ -765,9 +849,10 @@ def bootstrap_ci(
     Above ``BCA_MAX_N`` documents the intervals are percentile intervals (see there).
 
     Why documents: they are the independent units; resampling residuals would assume
-    the error model each estimator is meant to be checked against.  "ols_log" uses a
-    closed-form statistic vectorized over resamples (fast); other estimators refit per
-    resample, warm-started at the full-sample estimate.  ``counts`` (n_sentences) is
+    the error model each estimator is meant to be checked against.  "ols_log" (closed
+    form), "gamma_glm", "count_glm" and "huber" (their iterations run on all resamples at
+    once) are vectorized; other estimators refit per resample with statsmodels,
+    warm-started at the full-sample estimate.  ``counts`` (n_sentences) is
     resampled with x and y for "count_glm".  Returns {"a": CI, "b": CI}.
     """
     name = estimator if isinstance(estimator, str) else getattr(estimator, "__name__", "custom")
@@ -779,9 +864,10 @@ def bootstrap_ci(
     n = x.size
     batch = max(1, min(n_resamples, _BATCH_VALUES // n))
     interval = "BCa" if n <= BCA_MAX_N else "percentile"
-    if name == "ols_log":
-        data: tuple[np.ndarray, ...] = (np.log(x), np.log(y))
-        statistic, vectorized = _ols_log_statistic, True
+    fast = _vectorized_statistic(name, x, y, counts) if isinstance(estimator, str) else None
+    if fast is not None:
+        data, statistic = fast
+        vectorized = True
     else:
         fn = get_estimator(estimator) if isinstance(estimator, str) else estimator
         start = _start_params(name, x, y, counts)
