@@ -8,10 +8,6 @@ value plans exactly one new generation cell.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +17,7 @@ import yaml
 
 from scalelaw import generate as G
 from scalelaw import models as M
+from workflow_helpers import planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -110,28 +107,6 @@ def test_real_continuation_loss(smollm, tiny_prompts):
 # ----------------------------------------------------------------------------- workflow
 
 
-def _snakemake(workdir: Path, configfile: Path, *args: str) -> subprocess.CompletedProcess:
-    exe = str(Path(sys.executable).with_name("snakemake"))
-    # options that take lists (--configfile, --quiet) come last, after the targets
-    cmd = [exe, *args, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--configfile",
-           str(configfile)]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
-    if proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    return proc
-
-
-def _planned(workdir: Path, configfile: Path, target: str) -> dict[str, int]:
-    proc = _snakemake(workdir, configfile, target, "-n", "--quiet", "rules")
-    counts = {}
-    for line in (proc.stdout + proc.stderr).splitlines():
-        m = re.match(r"^\s*([A-Za-z_]\w*)\s+(\d+)\s*$", line)
-        if m and m.group(1) != "total":
-            counts[m.group(1)] = int(m.group(2))
-    return counts
-
-
 def _config(path: Path, model_dir: str, **grid) -> Path:
     config = {
         "use_corpora": ["sotu"],
@@ -157,22 +132,22 @@ def test_workflow_adding_a_grid_value_runs_one_new_cell(smollm_facts, tmp_path):
     target = "results/sotu/generate/report.md"
     model_dir = smollm_facts["load_path"]
     base = _config(tmp_path / "base.yaml", model_dir)
-    _snakemake(work, base, target, "--cores", "2")
+    snakemake(work, target, "--cores", "2", configfile=base)
     gen = pd.read_parquet(work / "results/sotu/generate/generations.parquet")
     assert len(gen) == 2 and {"gen_words", "gen_sentences", "S_words_mean"} <= set(gen.columns)
     assert (work / "results/sotu/generate/figures/generated_length_vs_prompt.png").exists()
     assert "Generation sweep" in (work / target).read_text()
-    assert not any(k.startswith("generate_") for k in _planned(work, base, target))
+    assert not any(k.startswith("generate_") for k in planned_jobs(work, base, target))
 
     more_tokens = _config(tmp_path / "more_tokens.yaml", model_dir, max_new_tokens=[MAX_NEW, 12])
-    planned = _planned(work, more_tokens, target)
+    planned = planned_jobs(work, more_tokens, target)
     assert planned.get("generate_cell") == 1
     assert not {"generate_prompts", "generate_loss", "generate_prepare_model"} & set(planned)
 
     more_prompts = _config(tmp_path / "more_prompts.yaml", model_dir, prompt_tokens=[16, 32])
-    planned = _planned(work, more_prompts, target)
+    planned = planned_jobs(work, more_prompts, target)
     assert planned.get("generate_cell") == 1
     assert planned.get("generate_prompts") == 1 and planned.get("generate_loss") == 1
-    _snakemake(work, more_prompts, target, "--cores", "2")
-    assert not any(k.startswith("generate_") for k in _planned(work, more_prompts, target))
+    snakemake(work, target, "--cores", "2", configfile=more_prompts)
+    assert not any(k.startswith("generate_") for k in planned_jobs(work, more_prompts, target))
     assert len(pd.read_parquet(work / "results/sotu/generate/generations.parquet")) == 4

@@ -24,9 +24,9 @@ def snakemake(workdir: Path, *args: str, configfile: Path = TEST_CONFIG, check: 
     return proc
 
 
-def planned_jobs(workdir: Path, configfile: Path = TEST_CONFIG) -> dict[str, int]:
+def planned_jobs(workdir: Path, configfile: Path = TEST_CONFIG, *targets: str) -> dict[str, int]:
     """Rule name -> job count that a dry run would execute (empty when nothing to do)."""
-    proc = snakemake(workdir, "-n", "--quiet", "rules", configfile=configfile)
+    proc = snakemake(workdir, *targets, "-n", "--quiet", "rules", configfile=configfile)
     text = proc.stdout + proc.stderr
     if "Nothing to be done" in text:
         return {}
