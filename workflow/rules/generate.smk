@@ -119,6 +119,7 @@ rule generate_prepare_model:
     resources:
         mem_mb=gen_model_mem,
         runtime=60,
+    retries: 1  # a second attempt gets twice the memory
     conda:
         "../../envs/generate.yaml"
     script:
@@ -172,6 +173,7 @@ rule generate_cell:
         mem_mb=gen_model_mem,
         runtime=int(GEN.get("runtime", 120)),
         gpu=GEN_GPU,
+    retries: 1  # a second attempt gets twice the memory
     conda:
         "../../envs/generate.yaml"
     script:
@@ -196,6 +198,7 @@ rule generate_loss:
         mem_mb=gen_model_mem,
         runtime=int(GEN.get("runtime", 120)),
         gpu=GEN_GPU,
+    retries: 1  # a second attempt gets twice the memory
     conda:
         "../../envs/generate.yaml"
     script:
