@@ -427,3 +427,17 @@ def test_vectorized_bootstrap_refits_equal_statsmodels(name):
         batched = statistic(*[np.stack([d, d[::-1]]) for d in data])  # two "resamples"
         np.testing.assert_allclose(batched[:, 0], reference, rtol=1e-8)
         np.testing.assert_allclose(batched[:, 1], reference, rtol=1e-8)  # order does not matter
+
+
+def test_vectorized_huber_survives_resamples_with_zero_mad():
+    """Small corpora resample to many duplicates: the MAD scale can be 0 for a resample."""
+    L = np.array([1000.0] * 5 + [2000.0] * 5)
+    S = np.array([20.0] * 5 + [22.0] * 5)  # two points, each repeated: every residual is 0
+    data, statistic = fit._vectorized_statistic("huber", L, S, None)
+    a, b = statistic(*data)
+    np.testing.assert_allclose([a, b], fit.ols_log(L, S, full=False))
+    rng = np.random.default_rng(3)
+    L = np.exp(rng.uniform(np.log(1e3), np.log(3e4), 12))
+    S = 3 * L**0.05 * np.exp(rng.normal(0, 0.3, 12))
+    cis = fit.bootstrap_ci(L, S, "huber", n_resamples=1000, seed=0)
+    assert np.isfinite(cis["b"].low) and np.isfinite(cis["b"].high)

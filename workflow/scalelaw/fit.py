@@ -801,15 +801,19 @@ def _count_glm_statistic(logx: np.ndarray, counts: np.ndarray, axis: int = -1) -
 
 
 def _huber_statistic(logx: np.ndarray, logy: np.ndarray, axis: int = -1) -> np.ndarray:
-    """statsmodels RLM with HuberT (t = 1.345) and its default MAD scale, reweighted to convergence."""
+    """statsmodels RLM with HuberT (t = 1.345) and its default MAD scale, reweighted to convergence.
+
+    A resample with more than half its residuals at zero has a MAD scale of zero; it keeps
+    equal weights (its OLS line) instead of turning into NaN, which would void BCa.
+    """
     t = sm.robust.norms.HuberT().t
     b0, b1 = _weighted_line(logx, logy, None, axis)
     resid = logy - b0 - b1 * logx
     scale = np.median(np.abs(resid), axis=axis, keepdims=True) / 0.6744897501960817
     with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(_IRLS_MAX_ITER):
-            r = np.abs(resid / scale)
-            weights = np.where(r <= t, 1.0, t / r)
+            r = np.where(scale > 0, np.abs(resid) / np.where(scale > 0, scale, 1.0), 0.0)
+            weights = np.where(r <= t, 1.0, t / np.maximum(r, t))
             new0, new1 = _weighted_line(logx, logy, weights, axis)
             change = np.nanmax(np.abs(new1 - b1)) if new1.size else 0.0
             b0, b1 = new0, new1
