@@ -318,8 +318,12 @@ def test_sigint_cancels_the_slurm_jobs(slurm, tmp_path):
            "--profile", str(SLURM_PROFILE), *FAST_SLURM]
     jobids: list[str] = []
     with open(log, "w") as out:
+        # Ctrl-C reaches a terminal's foreground process with SIGINT at its default. A test
+        # run from a background shell inherits SIGINT ignored, and Python then never raises
+        # KeyboardInterrupt: restore the default, as a terminal would have it.
         proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         def both_running():
             nonlocal jobids
@@ -339,15 +343,9 @@ def test_sigint_cancels_the_slurm_jobs(slurm, tmp_path):
         assert all(_alive(pid) for pid in shells)
         os.kill(proc.pid, signal.SIGINT)
         try:
-            proc.wait(timeout=45)
+            proc.wait(timeout=90)
         except subprocess.TimeoutExpired:
-            # Seen once in CI under load: the first SIGINT landed where snakemake did not act
-            # on it. A user presses Ctrl-C again; the jobs must still end up cancelled.
-            os.kill(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pytest.fail("snakemake did not exit after two SIGINTs:\n" + log.read_text()[-6000:])
+            pytest.fail("snakemake did not exit within 90 s of SIGINT:\n" + log.read_text()[-6000:])
         text = log.read_text()
 
         gone = _wait_for(lambda: not _active(jobids), timeout=30)
