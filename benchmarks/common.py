@@ -164,13 +164,14 @@ def extraction_steps(documents: Path, out: Path, corpus: str, shard: str, config
     """The tokenize and lengths jobs of one shard, as Snakemake would hand them over."""
     tokens = out / "tokens" / f"{shard}.parquet"
     wildcards = {"corpus": corpus, "shard": shard}
+    index_and_total = [int(x) for x in shard.split("of")]  # as common.smk's shard_index
     return [
         {
             "rule": "tokenize",
             "script": str(SCRIPTS / "tokenize.py"),
             "input": {"documents": str(documents)},
             "output": {"tokens": str(tokens)},
-            "params": {"tokenizer": canonical(config["tokenizer"])},
+            "params": {"tokenizer": canonical(config["tokenizer"]), "shard": index_and_total},
             "wildcards": wildcards,
             "log": str(out / "logs" / f"tokenize-{shard}.log"),
         },
@@ -182,7 +183,7 @@ def extraction_steps(documents: Path, out: Path, corpus: str, shard: str, config
                 "sentences": str(out / "lengths" / shard / "sentences.parquet"),
                 "doc_lengths": str(out / "lengths" / shard / "doc_lengths.parquet"),
             },
-            "params": {"lengths": canonical(config["lengths"])},
+            "params": {"lengths": canonical(config["lengths"]), "shard": index_and_total},
             "wildcards": wildcards,
             "log": str(out / "logs" / f"lengths-{shard}.log"),
         },

@@ -63,9 +63,10 @@ def shard_names(corpus):
     return [f"{i:03d}of{n:03d}" for i in range(n)]
 
 
-def shard_index(shard):
-    index, total = shard.split("of")
-    return int(index), int(total)
+def shard_index(wildcards):
+    """(index, number of shards) of a shard wildcard such as 001of004."""
+    index, total = wildcards.shard.split("of")
+    return [int(index), int(total)]
 
 
 def lengths_shards(name):

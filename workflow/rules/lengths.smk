@@ -7,6 +7,7 @@ rule lengths:
         doc_lengths="results/{corpus}/lengths/{shard}/doc_lengths.parquet",
     params:
         lengths=canonical(config["lengths"]),
+        shard=shard_index,
     log:
         "logs/{corpus}/lengths/{shard}.log",
     threads: 1

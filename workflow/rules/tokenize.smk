@@ -5,6 +5,7 @@ rule tokenize:
         tokens="results/{corpus}/tokens/{shard}.parquet",
     params:
         tokenizer=canonical(config["tokenizer"]),
+        shard=shard_index,
     log:
         "logs/{corpus}/tokenize/{shard}.log",
     threads: 1

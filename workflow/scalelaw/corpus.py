@@ -239,6 +239,15 @@ def load_corpus(spec: Mapping[str, Any], base_dir: str | os.PathLike = ".") -> L
     return LoadedCorpus(documents=documents, fingerprint=fingerprint, quality=quality)
 
 
+def read_shard(documents_path: str | os.PathLike, index: int, n_shards: int) -> pd.DataFrame:
+    """doc_id and text of shard ``index`` of ``n_shards`` of a documents.parquet file."""
+    from scalelaw import io
+
+    n_docs = io.pq.ParquetFile(documents_path).metadata.num_rows
+    start, stop = shard_bounds(n_docs, n_shards)[index]
+    return io.read_rows(documents_path, start, stop, columns=["doc_id", "text"])
+
+
 def shard_bounds(n_docs: int, n_shards: int) -> list[tuple[int, int]]:
     """Contiguous [start, stop) row ranges; concatenating shards restores document order."""
     edges = np.linspace(0, n_docs, n_shards + 1).round().astype(int)

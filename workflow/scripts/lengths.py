@@ -4,12 +4,9 @@ from scalelaw import corpus, io, lengths, logs
 
 log = logs.to_file(snakemake.log[0])
 name = snakemake.wildcards.corpus
-index, total = (int(x) for x in snakemake.wildcards.shard.split("of"))
 options = snakemake.params.lengths
 
-n_docs = io.pq.ParquetFile(snakemake.input.documents).metadata.num_rows
-start, stop = corpus.shard_bounds(n_docs, total)[index]
-docs = io.read_rows(snakemake.input.documents, start, stop, columns=["doc_id", "text"])
+docs = corpus.read_shard(snakemake.input.documents, *snakemake.params.shard)
 tokens = io.pq.read_table(snakemake.input.tokens)
 if tokens.column("doc_id").to_pylist() != docs["doc_id"].tolist():
     raise ValueError(f"{snakemake.input.tokens} does not match the documents of shard {snakemake.wildcards.shard}")
