@@ -30,6 +30,7 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 JOB = Path(__file__).resolve().with_name("job.py")
 
 sys.path.insert(0, str(WORKFLOW))
+from scalelaw.config import canonical  # noqa: E402  (the rules' params, exactly)
 
 
 @dataclass
@@ -145,15 +146,6 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     with contextlib.redirect_stderr(chatter), contextlib.redirect_stdout(chatter):
         validate(config, str(WORKFLOW / "schemas" / "config.schema.yaml"))
     return config
-
-
-def canonical(value: Any) -> Any:
-    """As workflow/rules/common.smk passes params: sorted keys."""
-    if isinstance(value, dict):
-        return {k: canonical(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [canonical(v) for v in value]
-    return value
 
 
 def shard_names(n: int) -> list[str]:

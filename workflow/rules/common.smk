@@ -16,6 +16,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 sys.path.insert(0, str(WORKFLOW_DIR))
 from scalelaw import config as config_checks  # noqa: E402
+from scalelaw.config import canonical  # noqa: E402
 
 
 def stop_on_config_errors(problems):
@@ -38,15 +39,6 @@ CORPORA = list(config["use_corpora"])
 wildcard_constraints:
     corpus="|".join(map(re.escape, CORPORA)) if CORPORA else "a^",
     shard=r"\d+of\d+",
-
-
-def canonical(value):
-    """Params with sorted keys: reordering keys in a config file must not rerun jobs."""
-    if isinstance(value, dict):
-        return {k: canonical(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [canonical(v) for v in value]
-    return value
 
 
 def corpus_spec(corpus):

@@ -140,7 +140,7 @@ rule generate_prompts:
         continuation_tokens=GEN.get("continuation_tokens", 256),
         tokenizer=GEN.get("prompt_tokenizer") or config.get("tokenizer", {}).get("name", "bundled:gpt2"),
         tokenizer_revision=None if GEN.get("prompt_tokenizer") else config.get("tokenizer", {}).get("revision"),
-        lengths=config.get("lengths", {}),
+        lengths=canonical(config.get("lengths", {})),
     log:
         "logs/generate/prompts/p{prompt_tokens}_s{seed}.log",
     threads: 1
@@ -224,7 +224,7 @@ rule generate_collect:
         corpus=GEN_CORPUS,
         tokenizer=config.get("tokenizer", {}).get("name", "bundled:gpt2"),
         tokenizer_revision=config.get("tokenizer", {}).get("revision"),
-        lengths=config.get("lengths", {}),
+        lengths=canonical(config.get("lengths", {})),
     log:
         "logs/generate/collect.log",
     threads: 1

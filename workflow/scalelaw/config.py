@@ -21,6 +21,16 @@ import yaml
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
+def canonical(value: Any) -> Any:
+    """A config value with dict keys sorted, as rule params: Snakemake compares params by
+    their repr, so reordering keys in a config file must not rerun jobs."""
+    if isinstance(value, Mapping):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
 def key_path(parts: Iterable[Any]) -> str:
     text = ""
     for part in parts:
