@@ -1,10 +1,17 @@
 # scalelaw: scaling laws in text and in language models.
 # Run: snakemake --cores 2   (see README.md)
 import os
+import sys
 
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
+from scalelaw.config import stop_on_yaml_syntax_errors  # noqa: E402
+
+# Snakemake's own message for a YAML mistake names neither line nor column
+stop_on_yaml_syntax_errors(os.path.join(workflow.basedir, "config", "config.yaml"))
 
 
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")

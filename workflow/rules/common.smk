@@ -16,6 +16,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 sys.path.insert(0, str(WORKFLOW_DIR))
 from scalelaw import config as config_checks  # noqa: E402
+from scalelaw import manifest as corpus_manifests  # noqa: E402
 from scalelaw.config import canonical  # noqa: E402
 
 
@@ -32,6 +33,7 @@ stop_on_config_errors(
 )
 validate(config, CONFIG_SCHEMA)  # fills in the schema's defaults
 stop_on_config_errors([f"config: {line}" for line in config_checks.semantic_errors(config, os.getcwd())])
+stop_on_config_errors(config_checks.results_dir_errors(os.getcwd()))
 
 CORPORA = list(config["use_corpora"])
 
@@ -48,6 +50,20 @@ def corpus_spec(corpus):
 def corpus_load_params(wildcards):
     """The corpus options that change which documents are read (not how they are sharded)."""
     return canonical({k: v for k, v in corpus_spec(wildcards.corpus).items() if k != "shards"})
+
+
+def corpus_manifest(wildcards):
+    """The corpus's manifest (files and checksums), refreshed now: rewritten only when a
+    file's content or the set of matched files changed, which then reruns the corpus."""
+    spec = corpus_spec(wildcards.corpus)
+    if spec["source"] == "hub":
+        return []
+    path = f"results/{wildcards.corpus}/inputs/manifest.json"
+    try:
+        corpus_manifests.refresh(spec, path, base_dir=".")
+    except (OSError, ValueError) as err:
+        stop_on_config_errors([f"corpora.{wildcards.corpus}: cannot list its files: {err}"])
+    return path
 
 
 def shard_names(corpus):
@@ -78,3 +94,33 @@ def all_targets():
     targets.append("results/report/summary.md")
     targets += generate_targets()  # defined in generate.smk (empty unless generate.enabled)
     return targets
+
+
+def _stop_jobs_on_interrupt():
+    """Ctrl-C in a terminal reaches every process of the group; a SIGINT sent to the
+    snakemake process alone (kill -INT, a scheduler, an IDE) would leave the local jobs
+    running while Snakemake waits for them. Terminate them first, then stop as usual."""
+    import signal
+
+    import psutil
+
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        for child in psutil.Process().children(recursive=True):
+            try:
+                child.terminate()
+            except psutil.Error:
+                pass
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    if previous is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, handler)
+
+
+onstart:
+    if workflow.local_exec:
+        _stop_jobs_on_interrupt()

@@ -1,4 +1,7 @@
 rule corpus:
+    input:
+        # the files a corpus reads, with checksums: a changed, added or removed file reruns it
+        manifest=corpus_manifest,
     output:
         documents="results/{corpus}/documents.parquet",
         quality="results/{corpus}/corpus_quality.json",
@@ -10,6 +13,7 @@ rule corpus:
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
+        attempt=lambda wildcards, attempt: attempt,  # lets a data error stop its retry at once (logs.job)
     retries: 1
     conda:
         "../../envs/corpus.yaml"

@@ -97,6 +97,8 @@ def schema_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
 
 
 def _file_columns(path: str, fmt: str) -> list[str] | None:
+    """Column names of one data file, read from its header only (None: not readable here;
+    the corpus job then reports the file). A UTF-8 BOM does not hide the first column."""
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq
@@ -105,14 +107,17 @@ def _file_columns(path: str, fmt: str) -> list[str] | None:
         if fmt == "csv":
             import csv
 
-            with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-                return next(csv.reader(handle), [])
+            with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+                return next(csv.reader(handle), None)
         if fmt == "jsonl":
-            with open(path, encoding="utf-8", errors="replace") as handle:
+            with open(path, encoding="utf-8-sig", errors="replace") as handle:
                 for line in handle:
                     if line.strip():
-                        return list(json.loads(line).keys())
-    except (OSError, ValueError):
+                        row = json.loads(line)
+                        return list(row.keys()) if isinstance(row, dict) else None
+    except (OSError, ValueError, UnicodeError):
+        return None
+    except Exception:  # pyarrow's errors for a file that is not Parquet
         return None
     return None
 
@@ -120,25 +125,63 @@ def _file_columns(path: str, fmt: str) -> list[str] | None:
 def _corpus_errors(name: str, spec: Mapping[str, Any], base_dir: str) -> list[str]:
     lines = []
     if spec.get("source") == "files" and spec.get("paths"):
-        first = None
+        files = []
         for i, pattern in enumerate(spec["paths"]):
             full = pattern if os.path.isabs(pattern) else os.path.join(base_dir, pattern)
             matches = sorted(m for m in glob.glob(full, recursive=True) if os.path.isfile(m))
             if not matches:
                 lines.append(f"corpora.{name}.paths[{i}]: {pattern!r} matches no file (relative to {os.path.abspath(base_dir)})")
-            first = first or (matches[0] if matches else None)
+            files += [m for m in matches if m not in files]
         fmt = spec.get("format")
-        if first and fmt in ("parquet", "csv", "jsonl"):
-            columns = _file_columns(first, fmt)
+        if fmt in ("parquet", "csv", "jsonl"):
+            # every file, not only the first: a corpus of many files often has one odd one
             for key in ("text_column", "id_column"):
                 wanted = spec.get(key) or ("text" if key == "text_column" else None)
-                if wanted and columns is not None and wanted not in columns:
-                    lines.append(
-                        f"corpora.{name}.{key}: column {wanted!r} not in {first} (columns: {', '.join(columns)})"
-                    )
+                if not wanted:
+                    continue
+                for path in files:
+                    columns = _file_columns(path, fmt)
+                    if columns is not None and wanted not in columns:
+                        lines.append(
+                            f"corpora.{name}.{key}: column {wanted!r} not in {os.path.relpath(path, base_dir)} "
+                            f"(columns: {', '.join(columns)})"
+                        )
+                        break
+    if spec.get("strip_pattern"):
+        import regex
+
+        try:
+            regex.compile(spec["strip_pattern"])
+        except regex.error as err:
+            lines.append(f"corpora.{name}.strip_pattern: does not compile: {err}")
     if spec.get("source") == "hub" and spec.get("streaming") and not spec.get("max_docs"):
         lines.append(f"corpora.{name}.max_docs: a streamed hub corpus needs max_docs")
     return lines
+
+
+def _model_folder_errors(generate: Mapping[str, Any], base_dir: str) -> list[str]:
+    """A `path:` model must be a folder written by save_pretrained (it holds config.json)."""
+    lines = []
+    for i, model in enumerate(generate.get("models") or []):
+        if not isinstance(model, Mapping) or not model.get("path"):
+            continue
+        folder = model["path"] if os.path.isabs(model["path"]) else os.path.join(base_dir, model["path"])
+        if not os.path.isdir(folder):
+            lines.append(f"generate.models[{i}].path: {model['path']!r} is not a folder")
+        elif not os.path.isfile(os.path.join(folder, "config.json")):
+            lines.append(
+                f"generate.models[{i}].path: {model['path']!r} has no config.json "
+                "(expected a folder written by save_pretrained)"
+            )
+    return lines
+
+
+def results_dir_errors(base_dir: str = ".") -> list[str]:
+    results = os.path.join(base_dir, "results")
+    if os.path.exists(results) and not os.path.isdir(results):
+        return [f"results: {os.path.abspath(results)} is a file; the workflow writes its outputs into a "
+                "folder of that name (move the file away)"]
+    return []
 
 
 def _tokenizer_errors(tokenizer: Mapping[str, Any], base_dir: str) -> list[str]:
@@ -173,6 +216,8 @@ def semantic_errors(config: Mapping[str, Any], base_dir: str = ".") -> list[str]
         lines.append(
             f"generate.corpus: {generate.get('corpus')!r} is not in use_corpora; prompts are cut from that corpus"
         )
+    if generate.get("enabled"):
+        lines += _model_folder_errors(generate, base_dir)
     names = [m.get("name") for m in generate.get("models", []) if isinstance(m, Mapping)]
     for dupe in sorted({n for n in names if names.count(n) > 1}):
         lines.append(f"generate.models: duplicate model name {dupe!r}")
@@ -196,6 +241,33 @@ def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = F
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def yaml_syntax_errors(paths: Iterable[str]) -> list[str]:
+    """A YAML syntax error as one line naming the file, line and column."""
+    lines = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                yaml.safe_load(handle)
+        except yaml.MarkedYAMLError as err:
+            mark = err.problem_mark or err.context_mark
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            lines.append(f"config: {where}: YAML syntax error: {err.problem or err.context}")
+        except (OSError, yaml.YAMLError):
+            continue
+    return lines
+
+
+def stop_on_yaml_syntax_errors(*paths: str) -> None:
+    """Before Snakemake reads a config file: one line and exit 1 on a YAML syntax error."""
+    import sys
+
+    problems = yaml_syntax_errors(paths)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        print(f"{len(problems)} problem(s) in the configuration; nothing was run.", file=sys.stderr)
+        sys.exit(1)
 
 
 def duplicate_key_errors(paths: Iterable[str]) -> list[str]:

@@ -61,6 +61,16 @@ def _to_table(data: pd.DataFrame | pa.Table) -> pa.Table:
     return pa.Table.from_pandas(data, preserve_index=False)
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates its file 0600; a finished output gets the mode any new file would get
+FILE_MODE = 0o666 & ~_current_umask()
+
+
 def _atomic_target(path: Path) -> tuple[int, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -88,6 +98,7 @@ def _replace_atomically(write, path: str | os.PathLike) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)

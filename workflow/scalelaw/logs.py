@@ -1,9 +1,26 @@
-"""Logging for rule scripts: everything, warnings and progress bars included, goes to the job's log."""
+"""Logging for rule scripts, and the one line a user sees when a job meets bad data.
+
+Everything a job prints (warnings and progress bars included) goes to the job's log.
+``job`` wraps a rule script: a data error (a ``DataError`` subclass: a file, row or
+setting that cannot be used) is logged with its traceback and also printed as one line
+on the console, where Snakemake's own message only says that a command failed.
+
+Retries (``retries:`` in the rules) are for memory and time limits. A data error is
+deterministic: its job leaves a marker beside its log, and the retry Snakemake then
+starts stops at once, without redoing the work (the marker is removed by every first
+attempt, so a later run tries again).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
+import traceback
+from pathlib import Path
+
+DATA_ERROR_SUFFIX = ".data-error"
 
 
 def to_file(path: str) -> logging.Logger:
@@ -17,3 +34,57 @@ def to_file(path: str) -> logging.Logger:
     )
     logging.captureWarnings(True)
     return logging.getLogger("scalelaw")
+
+
+def data_error_types() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input, not a crash: the same input fails the same way."""
+    from scalelaw.corpus import CorpusError
+
+    types: list[type[BaseException]] = [CorpusError, UnicodeError]
+    with contextlib.suppress(ImportError):
+        from scalelaw.tokenize import TokenizerError
+
+        types.append(TokenizerError)
+    with contextlib.suppress(ImportError):
+        from scalelaw.lengths import SegmenterError
+
+        types.append(SegmenterError)
+    return tuple(types)
+
+
+def _attempt(snakemake) -> int:
+    return int(getattr(snakemake.resources, "attempt", 1) or 1)
+
+
+def console_line(snakemake, message: str) -> str:
+    wildcards = ", ".join(f"{k}={v}" for k, v in dict(snakemake.wildcards.items()).items())
+    where = f"{snakemake.rule} ({wildcards})" if wildcards else snakemake.rule
+    return f"scalelaw: data error in {where}: {message} [log: {snakemake.log[0]}]"
+
+
+@contextlib.contextmanager
+def job(snakemake):
+    """``with logs.job(snakemake) as log:`` around a rule script's work."""
+    console = sys.__stderr__
+    marker = Path(str(snakemake.log[0]) + DATA_ERROR_SUFFIX)
+    if _attempt(snakemake) > 1 and marker.exists():
+        message = marker.read_text(encoding="utf-8").strip()
+        log = to_file(snakemake.log[0])
+        log.error("not retried: attempt 1 met a data error, which a retry cannot fix: %s", message)
+        print(f"scalelaw: not retried (a data error, not a memory or time limit): {message}", file=console)
+        sys.exit(1)
+    marker.unlink(missing_ok=True)
+    log = to_file(snakemake.log[0])
+    try:
+        yield log
+    except data_error_types() as err:
+        message = " ".join(str(err).split()) or type(err).__name__
+        log.error("data error: %s\n%s", message, traceback.format_exc())
+        line = console_line(snakemake, message)
+        with contextlib.suppress(OSError):
+            marker.write_text(line + "\n", encoding="utf-8")
+        print(line, file=console, flush=True)
+        sys.exit(1)
+    except BaseException:
+        log.error("failed:\n%s", traceback.format_exc())
+        raise

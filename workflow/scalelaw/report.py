@@ -162,13 +162,18 @@ def summary_markdown(summaries: pd.DataFrame, quality: list[dict[str, Any]], fit
 def quality_row(corpus_quality: dict[str, Any], doc_lengths: pd.DataFrame) -> dict[str, Any]:
     """Every document accounted for: read, dropped at loading and why, unusable for fits."""
     status = doc_lengths["status"].value_counts()
+    long_docs = doc_lengths.loc[doc_lengths["status"] == "long_sentences", "doc_id"].astype(str).tolist()
     return {
         "corpus": corpus_quality["corpus"],
         **corpus_quality,
         "measured": int(len(doc_lengths)),
         "no_words": int(status.get("no_words", 0)),
         "empty_after_cleaning": int(status.get("empty", 0)),
+        "excluded_long_sentences": len(long_docs),
         "usable": int(status.get("ok", 0)),
         "sentences": int(doc_lengths["n_sentences"].sum()),
+        "long_sentences": int(doc_lengths["n_long_sentences"].sum()),
         "fragments_dropped": int(doc_lengths["n_fragments"].sum()),
+        # the documents a reader would want to open; a long list is cut, its length is above
+        "excluded_long_sentence_ids": " ".join(long_docs[:20]) + (" ..." if len(long_docs) > 20 else ""),
     }

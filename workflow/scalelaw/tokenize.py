@@ -8,7 +8,9 @@ add up exactly to the document's token count.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import re
 import shutil
 import tempfile
 import importlib.util
@@ -105,21 +107,46 @@ def tokenizer_fingerprint(tokenizer) -> str:
     return hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode()).hexdigest()[:16]
 
 
+# Longer texts are tokenized in pieces of about this many characters, cut where a word
+# ends and whitespace begins: a pre-tokenizer boundary for byte-level BPE (GPT-2) and
+# SentencePiece alike, so the tokens are those of the whole text (tested), while the
+# tokenizer's per-token Python objects stay bounded (a 50 MB text in one call took 7.8 GB).
+TOKENIZE_CHUNK_CHARS = 100_000
+_WORD_END = re.compile(r"\S(?=\s)")
+
+
+def _pieces(text: str, size: int = 0) -> list[tuple[int, str]]:
+    """(offset, piece) of ``text``; one piece unless it is longer than ``size``."""
+    size = size or TOKENIZE_CHUNK_CHARS
+    if len(text) <= size:
+        return [(0, text)]
+    pieces, start = [], 0
+    while len(text) - start > size:
+        stop = start + size
+        cut = _WORD_END.search(text, start + size // 2, stop)
+        stop = cut.end() if cut else stop  # no space at all in half a chunk: cut anyway
+        pieces.append((start, text[start:stop]))
+        start = stop
+    pieces.append((start, text[start:]))
+    return pieces
+
+
 def token_ends(texts: list[str], tokenizer, batch_size: int = 32) -> list[np.ndarray]:
     """For each text, the character offset just past each token (int32 array)."""
-    ends: list[np.ndarray] = []
-    for start in range(0, len(texts), batch_size):
-        batch = texts[start : start + batch_size]
+    parts: list[list[np.ndarray]] = [[] for _ in texts]
+    pieces = ((i, offset, piece) for i, text in enumerate(texts) for offset, piece in _pieces(text))
+    while batch := list(itertools.islice(pieces, batch_size)):
         encoded = tokenizer(
-            batch,
+            [piece for _, _, piece in batch],
             add_special_tokens=False,
             return_offsets_mapping=True,
             return_attention_mask=False,
             verbose=False,
         )
-        for offsets in encoded["offset_mapping"]:
-            ends.append(np.fromiter((e for _, e in offsets), dtype=np.int32, count=len(offsets)))
-    return ends
+        for (i, offset, _), offsets in zip(batch, encoded["offset_mapping"]):
+            ends = np.fromiter((e for _, e in offsets), dtype=np.int64, count=len(offsets)) + offset
+            parts[i].append(ends.astype(np.int32))
+    return [np.concatenate(p) if len(p) > 1 else (p[0] if p else np.array([], dtype=np.int32)) for p in parts]
 
 
 def tokenize_documents(docs: pd.DataFrame, tokenizer, batch_size: int = 32) -> pa.Table:
