@@ -130,3 +130,106 @@ def test_hub_code_path_on_a_local_dataset_repository(tmp_path):
 
     with_ids = corpus.load_corpus({**spec, "id_column": "id", "max_docs": None})
     assert with_ids.documents["doc_id"].tolist()[:2] == ["r0", "r1"]
+
+
+# --- non-text is not text -------------------------------------------------------------
+
+
+def test_binary_files_are_dropped_and_counted(tmp_path):
+    import os
+
+    (tmp_path / "a.txt").write_text("A real document. It has words.")
+    (tmp_path / "random.txt").write_bytes(os.urandom(4000))
+    (tmp_path / "utf16.txt").write_bytes("Text in UTF-16 is not UTF-8.".encode("utf-16"))
+    (tmp_path / "one_bad_byte.txt").write_bytes(b"Mostly fine \xff text with one bad byte and a stray \x00.")
+    loaded = corpus.load_corpus({"source": "files", "format": "text", "paths": ["*.txt"]}, tmp_path)
+    assert sorted(loaded.documents["doc_id"]) == ["a.txt", "one_bad_byte.txt"]
+    assert loaded.quality["files_read"] == 4
+    assert loaded.quality["binary_files_dropped"] == 2
+    assert loaded.quality["documents_read"] == 2  # documents of the text files
+
+
+def test_is_binary_rule():
+    assert corpus.is_binary(b"\x00" * 10 + b"x" * 80)  # 11 % NUL
+    assert not corpus.is_binary(b"\x00" * 5 + b"x" * 95)
+    assert corpus.is_binary(b"\xff" * 11 + b"x" * 89)
+    assert not corpus.is_binary("Ünïcödé ✓ text, all valid UTF-8".encode())
+    assert not corpus.is_binary(b"")
+
+
+def test_bom_at_start_of_text_files_is_stripped_and_counted(tmp_path):
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfStarts with a BOM. Second sentence.")
+    (tmp_path / "lines.txt").write_bytes(b"\xef\xbb\xbfline one.\nline two.\n")
+    docs = corpus.load_corpus({"source": "files", "format": "text", "paths": ["bom.txt"]}, tmp_path)
+    assert docs.documents["text"].iloc[0] == "Starts with a BOM. Second sentence."
+    assert docs.quality["byte_order_marks_stripped"] == 1
+    lines = corpus.load_corpus({"source": "files", "format": "text_lines", "paths": ["lines.txt"]}, tmp_path)
+    assert lines.documents["text"].tolist() == ["line one.", "line two."]
+
+
+def test_numbers_in_the_text_column_are_not_text(tmp_path):
+    rows = [{"id": "a", "text": "A sentence with words."}, {"id": "b", "text": 42}, {"id": "c", "text": "3.14"},
+            {"id": "d", "text": True}, {"id": "e", "text": "1999 2000 2001"}, {"id": "f", "text": None},
+            {"id": "g", "text": "Year 2000 had words."}]
+    (tmp_path / "d.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    loaded = corpus.load_corpus({"source": "files", "format": "jsonl", "paths": ["d.jsonl"], "id_column": "id"}, tmp_path)
+    assert loaded.documents["doc_id"].tolist() == ["a", "g"]
+    assert loaded.quality["dropped_not_text"] == 4  # 42, "3.14", true, "1999 2000 2001"
+    assert loaded.quality["dropped_empty"] == 1  # null
+    pd.DataFrame({"text": ["12", "Words here.", "7"]}).to_csv(tmp_path / "n.csv", index=False)
+    csv = corpus.load_corpus({"source": "files", "format": "csv", "paths": ["n.csv"]}, tmp_path)
+    assert csv.documents["text"].tolist() == ["Words here."] and csv.quality["dropped_not_text"] == 2
+
+
+def test_lone_surrogate_in_json_is_replaced_and_counted(tmp_path):
+    (tmp_path / "s.jsonl").write_text('{"text": "Broken \\ud800 pair. Fine otherwise.", "title": "x\\udc00"}\n'
+                                      '{"text": "Clean line."}\n')
+    loaded = corpus.load_corpus({"source": "files", "format": "jsonl", "paths": ["s.jsonl"]}, tmp_path)
+    assert loaded.documents["text"].iloc[0] == "Broken \ufffd pair. Fine otherwise."
+    assert loaded.quality["surrogates_replaced"] == 2
+    loaded.documents.to_parquet(tmp_path / "out.parquet")  # writable as UTF-8
+
+
+def test_malformed_jsonl_names_file_and_line(tmp_path):
+    (tmp_path / "bad.jsonl").write_text('{"text": "ok"}\n\n{"text": "broken",}\n')
+    with pytest.raises(corpus.CorpusError, match=r"corpora\.c: .*bad\.jsonl, line 3: not valid JSON"):
+        corpus.load_corpus({"source": "files", "format": "jsonl", "paths": ["bad.jsonl"]}, tmp_path, name="c")
+
+
+def test_csv_with_bom_header_keeps_its_first_column(tmp_path):
+    (tmp_path / "b.csv").write_bytes(b"\xef\xbb\xbftext,id\nA document here.,x1\n")
+    loaded = corpus.load_corpus({"source": "files", "format": "csv", "paths": ["b.csv"], "id_column": "id"}, tmp_path)
+    assert loaded.documents["doc_id"].tolist() == ["x1"]
+
+
+def test_every_file_needs_the_columns(tmp_path):
+    (tmp_path / "1.jsonl").write_text('{"text": "ok"}\n')
+    (tmp_path / "2.jsonl").write_text('{"body": "no text key"}\n')
+    with pytest.raises(corpus.CorpusError, match=r"text_column 'text' not in .*2\.jsonl"):
+        corpus.load_corpus({"source": "files", "format": "jsonl", "paths": ["*.jsonl"]}, tmp_path)
+
+
+def test_a_file_matched_by_two_globs_is_read_once(tmp_path):
+    (tmp_path / "a.txt").write_text("Alpha doc.")
+    (tmp_path / "b.txt").write_text("Beta doc.")
+    files, again = corpus.match_files(["a.txt", "*.txt"], tmp_path)
+    assert [f.rsplit("/", 1)[-1] for f in files] == ["a.txt", "b.txt"] and again == 1
+    loaded = corpus.load_corpus({"source": "files", "format": "text", "paths": ["a.txt", "*.txt"]}, tmp_path)
+    assert loaded.documents["doc_id"].tolist() == ["a.txt", "b.txt"]
+    assert loaded.quality["files_matched_twice"] == 1
+
+
+@pytest.mark.parametrize("fmt, content", [("text", ""), ("jsonl", ""), ("csv", ""), ("text_lines", "\n\n")])
+def test_an_empty_only_file_gives_no_documents_not_a_crash(tmp_path, fmt, content):
+    (tmp_path / "only").write_text(content)
+    loaded = corpus.load_corpus({"source": "files", "format": fmt, "paths": ["only"]}, tmp_path)
+    assert len(loaded.documents) == 0 and loaded.quality["documents_kept"] == 0
+
+
+def test_catastrophic_strip_pattern_stops_within_seconds_naming_key_and_document():
+    frame = pd.DataFrame({"doc_id": ["fine", "trap"], "text": ["Nothing to strip.", "a" * 5000 + "b"],
+                          "source": ["t", "t"]})
+    start = time.monotonic()
+    with pytest.raises(corpus.CorpusError, match=r"corpora\.x\.strip_pattern: gave up after 1 s on document 'trap'"):
+        corpus.clean_and_select(frame, strip_pattern=r"(a+)+$", strip_timeout=1, key="corpora.x.strip_pattern")
+    assert time.monotonic() - start < 5

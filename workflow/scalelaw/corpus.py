@@ -144,7 +144,23 @@ def _lines(text: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def _read_jsonl(path: str, text: str) -> list[dict[str, Any]]:
+def _without_surrogates(value: Any, counts: dict[str, int]) -> Any:
+    if isinstance(value, str):
+        hits = len(_SURROGATE.findall(value))
+        if hits:
+            counts["surrogates_replaced"] = counts.get("surrogates_replaced", 0) + hits
+            return _SURROGATE.sub("\ufffd", value)
+        return value
+    if isinstance(value, dict):
+        return {k: _without_surrogates(v, counts) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_surrogates(v, counts) for v in value]
+    return value
+
+
+def _read_jsonl(path: str, text: str, counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Rows of a JSON lines file. A JSON escape can encode a lone UTF-16 surrogate
+    ("\\ud800"), which no UTF-8 file can hold: it becomes U+FFFD, counted."""
     rows = []
     for number, line in enumerate(_lines(text), start=1):
         if not line.strip():
@@ -155,7 +171,7 @@ def _read_jsonl(path: str, text: str) -> list[dict[str, Any]]:
             raise CorpusError(f"{path}, line {number}: not valid JSON ({err.msg} at column {err.colno})") from None
         if not isinstance(row, dict):
             raise CorpusError(f"{path}, line {number}: expected a JSON object, got {type(row).__name__}")
-        rows.append(row)
+        rows.append(_without_surrogates(row, counts) if "\\u" in line else row)
     return rows
 
 
@@ -214,7 +230,7 @@ def _load_files(spec: Mapping[str, Any], base_dir: str | os.PathLike, files: lis
             if fmt == "text_lines":
                 frame = pd.DataFrame({"text": _lines(text)})
             elif fmt == "jsonl":
-                frame = pd.DataFrame(_read_jsonl(path, text))
+                frame = pd.DataFrame(_read_jsonl(path, text, counts))
             else:
                 frame = _read_csv(path, text)
         if fmt != "text_lines":
@@ -438,16 +454,22 @@ def load_corpus(
 ) -> LoadedCorpus:
     """Read, clean and sample one corpus. With ``name``, errors name the config key
     (corpora.<name>.strip_pattern); ``files`` replaces the globs of a files corpus."""
-    frame, fingerprint, counts = load_raw(spec, base_dir, files)
-    documents, quality = clean_and_select(
-        frame,
-        strip_pattern=spec.get("strip_pattern"),
-        strip_timeout=spec.get("strip_timeout", 10.0),
-        min_words=spec.get("min_words", 0),
-        max_docs=None if spec.get("source") == "hub" and spec.get("streaming") else spec.get("max_docs"),
-        seed=spec.get("seed", 0),
-        key=f"corpora.{name}.strip_pattern" if name else "strip_pattern",
-    )
+    try:
+        frame, fingerprint, counts = load_raw(spec, base_dir, files)
+        documents, quality = clean_and_select(
+            frame,
+            strip_pattern=spec.get("strip_pattern"),
+            strip_timeout=spec.get("strip_timeout", 10.0),
+            min_words=spec.get("min_words", 0),
+            max_docs=None if spec.get("source") == "hub" and spec.get("streaming") else spec.get("max_docs"),
+            seed=spec.get("seed", 0),
+            key=f"corpora.{name}.strip_pattern" if name else "strip_pattern",
+        )
+    except CorpusError as err:
+        if name and not str(err).startswith(f"corpora.{name}."):
+            raise CorpusError(f"corpora.{name}: {err}") from err
+        raise
+    quality["surrogates_replaced"] += counts.pop("surrogates_replaced", 0)
     first = ["doc_id", "text", "source"]
     documents = documents[first + [c for c in documents.columns if c not in first]]
     documents["text"] = documents["text"].astype(str)
