@@ -51,6 +51,11 @@ CASES = {
         "config: generate.models: duplicate model name 'm'"),
     "empty_axis": (with_changes(**{"generate.enabled": True, "generate.prompt_tokens": []}),
                    "config: generate.prompt_tokens: must not be empty"),
+    "strip_pattern": (with_changes(**{"corpora.sotu.strip_pattern": "[unclosed"}),
+                      "config: corpora.sotu.strip_pattern: does not compile: "),
+    "model_folder_missing": (with_changes(**{"generate.enabled": True, "generate.corpus": "sotu",
+                                             "generate.models": [{"name": "m", "path": "no/such/folder"}]}),
+                             "config: generate.models[0].path: 'no/such/folder' is not a folder"),
 }
 
 
@@ -89,3 +94,77 @@ def test_the_default_and_test_configs_are_valid(tmp_path):
     for config in (ROOT / "config" / "config.yaml", TEST_CONFIG):
         proc = snakemake(tmp_path, "-n", configfile=config, check=False)
         assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def _run_bad(tmp_path, text):
+    (tmp_path / "bad.yaml").write_text(text)
+    proc = snakemake(tmp_path, "--cores", "1", configfile=tmp_path / "bad.yaml", check=False)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()
+    return proc.stderr
+
+
+def test_model_folder_without_config_json(tmp_path):
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "model.safetensors").write_bytes(b"")
+    err = _run_bad(tmp_path, with_changes(**{"generate.enabled": True, "generate.corpus": "sotu",
+                                             "generate.models": [{"name": "m", "path": "weights"}]}))
+    assert "config: generate.models[0].path: 'weights' has no config.json" in err
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_every_file_of_a_corpus_has_the_text_column_not_only_the_first(tmp_path, fmt):
+    good = pd.DataFrame({"id": ["a"], "text": ["Some text."]})
+    bad = pd.DataFrame({"id": ["b"], "body": ["Other text."]})
+    (tmp_path / "d").mkdir()
+    for name, frame in (("1", good), ("2", good), ("3", bad)):
+        path = tmp_path / "d" / f"{name}.{fmt}"
+        if fmt == "jsonl":
+            frame.to_json(path, orient="records", lines=True)
+        elif fmt == "csv":
+            frame.to_csv(path, index=False)
+        else:
+            frame.to_parquet(path)
+    err = _run_bad(tmp_path, with_changes(use_corpora=["mine"], **{"corpora.mine": {
+        "source": "files", "format": fmt, "paths": [f"d/*.{fmt}"], "id_column": "id"}}))
+    assert f"config: corpora.mine.text_column: column 'text' not in d/3.{fmt} (columns: id, body)" in err
+
+
+def test_a_bom_in_a_csv_header_does_not_hide_a_column(tmp_path):
+    (tmp_path / "d.csv").write_bytes(b"\xef\xbb\xbfid,text\nx1,A document.\n")
+    (tmp_path / "ok.yaml").write_text(with_changes(use_corpora=["mine"], **{"corpora.mine": {
+        "source": "files", "format": "csv", "paths": ["d.csv"], "id_column": "id"}}))
+    proc = snakemake(tmp_path, "-n", configfile=tmp_path / "ok.yaml", check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_results_being_a_file_gives_one_line(tmp_path):
+    (tmp_path / "results").write_text("not a folder")
+    proc = snakemake(tmp_path, "--cores", "1", check=False)
+    assert proc.returncode != 0
+    assert "results: " in proc.stderr and "is a file" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_yaml_syntax_error_names_file_line_and_column(tmp_path):
+    """The workflow's own config file (a copy of the workflow, so the real one stays intact)."""
+    import shutil
+
+    copy = tmp_path / "wf"
+    shutil.copytree(ROOT / "workflow", copy / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "Snakefile", copy / "Snakefile")
+    (copy / "config").mkdir()
+    text = (ROOT / "config" / "config.yaml").read_text().replace("use_corpora: [sotu]", "use_corpora: [sotu", 1)
+    (copy / "config" / "config.yaml").write_text(text)
+    import subprocess
+
+    from workflow_helpers import SNAKEMAKE
+
+    proc = subprocess.run([SNAKEMAKE, "-s", str(copy / "Snakefile"), "-d", str(tmp_path / "work"), "-n"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    line = next(l for l in proc.stderr.splitlines() if "YAML syntax error" in l)
+    assert line.startswith(f"config: {copy / 'config' / 'config.yaml'}:")
+    assert __import__("re").search(r"config\.yaml:\d+:\d+: YAML syntax error: ", line), line
+    assert "Traceback" not in proc.stderr
