@@ -88,7 +88,7 @@ def match_files(patterns: list[str], base_dir: str | os.PathLike = ".") -> tuple
     files, seen, matched_again = [], set(), 0
     for pattern in patterns:
         full = pattern if os.path.isabs(pattern) else os.path.join(base_dir, pattern)
-        matches = [m for m in sorted(glob.glob(full, recursive=True)) if os.path.isfile(m)]
+        matches = [os.path.normpath(m) for m in sorted(glob.glob(full, recursive=True)) if os.path.isfile(m)]
         if not matches:
             raise CorpusError(f"file pattern {pattern!r} matches no file")
         for match in matches:
