@@ -23,8 +23,8 @@ from pathlib import Path
 DATA_ERROR_SUFFIX = ".data-error"
 
 
-def to_file(path: str) -> logging.Logger:
-    handle = open(path, "w", buffering=1, encoding="utf-8")
+def to_file(path: str, mode: str = "w") -> logging.Logger:
+    handle = open(path, mode, buffering=1, encoding="utf-8")
     sys.stderr = handle
     logging.basicConfig(
         stream=handle,
@@ -68,10 +68,13 @@ def job(snakemake):
     console = sys.__stderr__
     marker = Path(str(snakemake.log[0]) + DATA_ERROR_SUFFIX)
     if _attempt(snakemake) > 1 and marker.exists():
-        message = marker.read_text(encoding="utf-8").strip()
-        log = to_file(snakemake.log[0])
-        log.error("not retried: attempt 1 met a data error, which a retry cannot fix: %s", message)
-        print(f"scalelaw: not retried (a data error, not a memory or time limit): {message}", file=console)
+        message, _, first_log = marker.read_text(encoding="utf-8").partition("\n")
+        # Snakemake removed the failed attempt's log: put it back, traceback included
+        Path(snakemake.log[0]).write_text(first_log, encoding="utf-8")
+        log = to_file(snakemake.log[0], mode="a")
+        log.error("not retried: the attempt before met a data error, which a retry cannot fix: %s", message)
+        print(f"scalelaw: not retried (a data error, not a memory or time limit): {snakemake.log[0]}",
+              file=console, flush=True)
         sys.exit(1)
     marker.unlink(missing_ok=True)
     log = to_file(snakemake.log[0])
@@ -82,7 +85,8 @@ def job(snakemake):
         log.error("data error: %s\n%s", message, traceback.format_exc())
         line = console_line(snakemake, message)
         with contextlib.suppress(OSError):
-            marker.write_text(line + "\n", encoding="utf-8")
+            sys.stderr.flush()
+            marker.write_text(message + "\n" + Path(snakemake.log[0]).read_text(encoding="utf-8"), encoding="utf-8")
         print(line, file=console, flush=True)
         sys.exit(1)
     except BaseException:
