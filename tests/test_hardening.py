@@ -54,14 +54,18 @@ def test_messy_corpus_every_document_accounted_for(tmp_path):
     assert quality["control_characters_replaced"] == 2
     assert quality["documents_kept"] == len(BAD_DOCS) - 2 == quality["measured"]
     assert quality["no_words"] == 1  # punctuation only
-    assert quality["usable"] == quality["measured"] - quality["no_words"]
+    assert quality["excluded_long_sentences"] == 1  # huge_sentence.txt: 200,000 words, no terminator
+    assert quality["excluded_long_sentence_ids"] == "huge_sentence.txt"
+    assert quality["usable"] == quality["measured"] - quality["no_words"] - quality["excluded_long_sentences"]
 
     docs = pd.read_parquet(tmp_path / "results" / "messy" / "doc_lengths.parquet").set_index("doc_id")
     assert docs.loc["punctuation_only.txt", "status"] == "no_words"
     assert docs.loc["chinese.txt", "n_sentences"] == 3
     assert docs.loc["japanese.txt", "n_sentences"] == 3
     assert docs.loc["huge_sentence.txt", "L_words"] == 200_000
-    assert docs.loc["huge_sentence.txt", "n_sentences"] == 1
+    # a sentence longer than a segmentation window is cut at windows (1 MB here: 5 long, a short rest)
+    assert docs.loc["huge_sentence.txt", "n_long_sentences"] >= docs.loc["huge_sentence.txt", "n_sentences"] - 1 >= 1
+    assert docs.loc["huge_sentence.txt", "status"] == "long_sentences"
     assert docs.loc["control_chars.txt", "n_sentences"] == 3
     assert docs.loc["no_terminator.txt", "n_sentences"] == 1
     summary = (tmp_path / "results" / "report" / "summary.md").read_text()
