@@ -4,7 +4,7 @@ with logs.job(snakemake) as log:
     name = snakemake.wildcards.corpus
     spec = snakemake.params.spec
     files, counts, fingerprint = None, {}, None
-    if snakemake.input.get("manifest"):
+    if getattr(snakemake.input, "manifest", None):
         listed = manifest.read(snakemake.input.manifest)
         fingerprint = f"manifest:{manifest.digest(listed)}"
         if spec["source"] == "files":
