@@ -28,7 +28,6 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-import regex
 
 FILE_FORMATS = {"text", "text_lines", "jsonl", "parquet", "csv"}
 _WORD = re.compile(r"\w+")
@@ -371,6 +370,8 @@ def strip_spans(
     The `regex` engine stops a match after ``timeout`` seconds per document, so a
     pattern that backtracks catastrophically fails fast naming the key and the document.
     """
+    import regex  # the `regex` engine: per-call timeouts, which `re` lacks
+
     compiled = regex.compile(pattern)
     texts, counts = [], []
     for doc_id, text in zip(frame["doc_id"], frame["text"]):
