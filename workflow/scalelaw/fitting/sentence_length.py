@@ -29,7 +29,10 @@ from .laws import compare, get_law
 from .nulls import document_null, sentence_shuffle_null
 from .result import FitResult, Param, expand_group
 
-__all__ = ["PRIMARY_ESTIMATOR", "InsufficientData", "decades", "fit_corpus", "summary", "usable_documents"]
+__all__ = [
+    "PRIMARY_ESTIMATOR", "InsufficientData", "decades", "fit_corpus", "fit_with_null", "not_fitted_summary",
+    "summary", "usable_documents",
+]
 
 PRIMARY_ESTIMATOR = "ols_log"
 DEFAULT_LAWS = ("power", "menzerath_altmann", "linear", "constant")
@@ -62,19 +65,33 @@ def usable_documents(docs: pd.DataFrame, unit: str, *, corpus: str = "") -> tupl
     return docs.loc[ok], int((~ok).sum())
 
 
-def _estimator_fit(est, L, S, counts, *, n_resamples, confidence_level, seed, group, extra) -> FitResult:
-    rec = est.fit(L, S, counts, confidence_level=confidence_level, group=group)
+def fit_with_null(estimator, L, S, counts=None, S_sd=None, *, n_resamples: int = MIN_RESAMPLES,
+                  null_reps: int = 200, confidence_level: float = 0.95, seed=0,
+                  group: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None
+                  ) -> tuple[FitResult, FitResult]:
+    """One estimator's fit (BCa intervals over documents) and its document null, with the
+    conclusion in the null record's ``diagnostics["conclusion"]``."""
+    est = get_estimator(estimator)
+    L, S = np.asarray(L, dtype=float), np.asarray(S, dtype=float)
+    counts = np.asarray(counts, dtype=float) if counts is not None else np.round(L / S)
+    own = counts if est.uses_counts else None
+    rec = est.fit(L, S, own, confidence_level=confidence_level, group=group)
     boot = bootstrap(
-        lambda idx: est.refit(L[idx], S[idx], None if counts is None else counts[idx]),
+        lambda idx: est.refit(L[idx], S[idx], None if own is None else own[idx]),
         L.size, unit="documents", n_resamples=n_resamples, confidence_level=confidence_level,
-        seed=seed,
+        seed=rng_for(seed, "estimate"),
     )
     for j, name in enumerate(("a", "b")):
         p = rec.params[name]
         rec.params[name] = Param(p.estimate, p.se, p.se_type, boot.low[j], boot.high[j], boot.method)
     rec.n_resamples, rec.n_failed_resamples = n_resamples, boot.n_failed
-    rec.diagnostics.update(extra)
-    return rec
+    rec.diagnostics.update(extra or {})
+    null = document_null(est, L, S, counts, S_sd, n_resamples=n_resamples, n_permutations=null_reps,
+                         confidence_level=confidence_level, seed=rng_for(seed, "null"), group=group)
+    b, d = rec.params["b"], null.params["b_minus_null"]
+    null.diagnostics["conclusion"] = conclusions.conclude(b.ci_low, b.ci_high, d.ci_low, d.ci_high)
+    null.diagnostics.update(extra or {})
+    return rec, null
 
 
 def fit_corpus(
@@ -131,19 +148,10 @@ def fit_corpus(
         extra = {"n_excluded": n_excluded, "decades_x": decades(L), "seed": seed}
 
         for est in ests:
-            out.append(_estimator_fit(
-                est, L, S, counts if est.uses_counts else None, n_resamples=n_resamples,
+            out.extend(fit_with_null(
+                est, L, S, counts, S_sd, n_resamples=n_resamples, null_reps=null_reps,
                 confidence_level=confidence_level, seed=rng_for(seed, unit, est.name), group=group, extra=extra,
             ))
-            null = document_null(est, L, S, counts, S_sd, n_resamples=n_resamples, n_permutations=null_reps,
-                                 confidence_level=confidence_level, seed=rng_for(seed, unit, est.name, "null"),
-                                 group=group)
-            b = out[-1].params["b"]
-            d = null.params["b_minus_null"]
-            word = conclusions.conclude(b.ci_low, b.ci_high, d.ci_low, d.ci_high)
-            null.diagnostics["conclusion"] = word
-            null.diagnostics.update(extra)
-            out.append(null)
 
         if sentences is not None:
             length_col = f"n_{unit}"
