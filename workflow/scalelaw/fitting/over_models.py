@@ -101,13 +101,19 @@ def law_over_models(
         warnings_.append(f"{n_sizes} model sizes for a {k}-parameter law: {n_sizes - k} degree(s) of freedom; "
                          "treat the fit as indicative")
     labels = {"size_column": size_column, "metric": metric, **dict(group or {})}
+    info = dict(n_prompts=int(Y.shape[0]), n_sizes=n_sizes, models=models, sizes=sizes.tolist(),
+                identified=bool(n_sizes >= k), form_tested=bool(n_sizes > k))
+    if n_sizes < k or n_models <= k or Y.shape[0] == 0:
+        return FitResult(
+            analysis="loss_vs_size", law=form.name, estimator="least_squares_log", formula=form.formula,
+            params={name: Param(math.nan) for name in form.params}, n=n_models, n_unit="models",
+            confidence_level=confidence_level, group=labels, converged=False, diagnostics=info,
+            warnings=warnings_ + [f"not fitted: {n_models} models for a {k}-parameter law"],
+        )
     fit = form.fit(sizes, means, confidence_level=confidence_level, n_unit="models", group=labels,
                    analysis="loss_vs_size")
     fit.warnings = warnings_ + fit.warnings
-    fit.diagnostics.update(n_prompts=int(Y.shape[0]), n_sizes=n_sizes, models=models,
-                           sizes=sizes.tolist(), identified=bool(n_sizes >= k), form_tested=bool(n_sizes > k))
-    if n_sizes < k or Y.shape[0] == 0:
-        return fit
+    fit.diagnostics.update(info)
 
     prompt_rng = rng_for(seed, "prompts")
     start = list(fit.estimates.values())
