@@ -56,7 +56,7 @@ def statement(conclusion: str, *, b: float = math.nan, b_low: float = math.nan, 
     if conclusion not in CONCLUSIONS:
         raise ValueError(f"unknown conclusion {conclusion!r}; known: {', '.join(CONCLUSIONS)}")
     if conclusion == "not_fitted":
-        return f"not fitted{': ' + reason if reason else ''}"
+        return f"not_fitted (not fitted{': ' + reason if reason else ''})"
     pct = f"{100 * confidence_level:g}%"
     nums = (f"b = {b:.3g} ({pct} CI {b_low:.3g} to {b_high:.3g}); documents whose mean sentence length "
             f"is unrelated to their length give b_null = {b_null:.3g}; b - b_null = {d:.3g} "
