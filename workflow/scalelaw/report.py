@@ -264,3 +264,35 @@ def quality_row(corpus_quality: dict[str, Any], doc_lengths: pd.DataFrame) -> di
         "sentences": int(doc_lengths["n_sentences"].sum()),
         "fragments_dropped": int(doc_lengths["n_fragments"].sum()),
     }
+
+
+README_BEGIN = "<!-- results table: generated from results/report/summary.md by `make readme`; do not edit -->"
+README_END = "<!-- end of results table -->"
+
+
+def results_block(summary_md: str) -> str:
+    """The "## Results" table of a summary.md (what the README shows)."""
+    lines = summary_md.splitlines()
+    try:
+        start = lines.index("## Results") + 2
+    except ValueError:
+        raise ValueError("summary.md has no '## Results' section") from None
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return "\n".join(lines[start:end])
+
+
+def update_readme(readme: str, summary_md: str) -> str:
+    """The README with its results table replaced by the one in ``summary_md``."""
+    if README_BEGIN not in readme or README_END not in readme:
+        raise ValueError("README.md lacks the results-table markers")
+    head, rest = readme.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_BEGIN}\n{results_block(summary_md)}\n{README_END}{tail}"
+
+
+if __name__ == "__main__":  # make readme: python -m scalelaw.report results/report/summary.md README.md
+    import sys
+    from pathlib import Path
+
+    summary_path, readme_path = map(Path, sys.argv[1:3])
+    readme_path.write_text(update_readme(readme_path.read_text(), summary_path.read_text()))

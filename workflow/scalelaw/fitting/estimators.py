@@ -191,6 +191,14 @@ class Estimator:
     def refit(self, L: np.ndarray, S: np.ndarray, n_sentences: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 
+    def resampler(self, L, S, n_sentences=None):
+        """statistic(idx) -> (a, b) of the documents ``idx`` (any leading shape), for
+        :func:`scalelaw.fitting.bootstrap.bootstrap`; transforms are computed once, not per
+        resample."""
+        L, S = np.asarray(L, dtype=float), np.asarray(S, dtype=float)
+        n = None if n_sentences is None else np.asarray(n_sentences, dtype=float)
+        return lambda idx: self.refit(L[idx], S[idx], None if n is None else n[idx])
+
 
 @dataclass(frozen=True)
 class OLSLog(Estimator):
@@ -217,10 +225,17 @@ class OLSLog(Estimator):
         )
 
     def refit(self, L, S, n_sentences=None):
-        x, z = np.log(L), np.log(S)
+        return self._line(np.log(L), np.log(S))
+
+    @staticmethod
+    def _line(x, z):
         with np.errstate(divide="ignore", invalid="ignore"):
             b0, b1 = _weighted_line(x, z, None)
         return np.stack([np.exp(b0[..., 0]), b1[..., 0]])
+
+    def resampler(self, L, S, n_sentences=None):
+        x, z = np.log(np.asarray(L, dtype=float)), np.log(np.asarray(S, dtype=float))
+        return lambda idx: self._line(x[idx], z[idx])
 
 
 @dataclass(frozen=True)
@@ -330,8 +345,16 @@ class HuberLog(Estimator):
         )
 
     def refit(self, L, S, n_sentences=None):
-        b0, b1 = _huber_irls(np.log(L), np.log(S), sm.robust.norms.HuberT().t)
+        return self._irls(np.log(L), np.log(S))
+
+    @staticmethod
+    def _irls(x, z):
+        b0, b1 = _huber_irls(x, z, sm.robust.norms.HuberT().t)
         return np.stack([np.exp(b0), b1])
+
+    def resampler(self, L, S, n_sentences=None):
+        x, z = np.log(np.asarray(L, dtype=float)), np.log(np.asarray(S, dtype=float))
+        return lambda idx: self._irls(x[idx], z[idx])
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,7 @@ def fit_with_null(estimator, L, S, counts=None, S_sd=None, *, n_resamples: int =
     own = counts if est.uses_counts else None
     rec = est.fit(L, S, own, confidence_level=confidence_level, group=group)
     boot = bootstrap(
-        lambda idx: est.refit(L[idx], S[idx], None if own is None else own[idx]),
-        L.size, unit="documents", n_resamples=n_resamples, confidence_level=confidence_level,
+        est.resampler(L, S, own), L.size, unit="documents", n_resamples=n_resamples, confidence_level=confidence_level,
         seed=rng_for(seed, "estimate"),
     )
     for j, name in enumerate(("a", "b")):
