@@ -391,7 +391,7 @@ def test_document_null_separates_a_built_in_exponent():
     null = document_null("ols_log", docs["L_words"], docs["S_words_mean"], docs["n_sentences"], seed=0)
     assert null.n_unit == "documents" and null.n_resamples == 1000
     d = null["b_minus_null"]
-    assert d.ci_low > 0 and "S permuted against sentence counts" in d.ci_method
+    assert d.ci_low > 0 and "document levels permuted against sentence counts" in d.ci_method
 
 
 def test_document_null_keeps_between_document_variation():

@@ -67,3 +67,23 @@ def test_loss_vs_size_interval_covers_alpha_with_model_level_deviations():
         covered += b.ci_low <= -0.3 <= b.ci_high
         assert fit.n == 6 and fit.n_unit == "models"
     assert covered >= 34, covered  # 85 % of 40
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("estimator", ["gamma_glm", "count_glm", "huber"])
+def test_every_estimator_has_a_null_that_fits_it(estimator):
+    """The same document null serves every estimator: no effect is not called an effect
+    (i.i.d. sentences, and between-document variation), a real b = 0.1 is found."""
+    wrong = []
+    for doc_sd in (0.0, 0.2):
+        for seed in range(6):
+            L, S, n, sd = documents(1000, doc_sd=doc_sd, seed=seed)
+            _, null = fit_with_null(estimator, L, S, n, sd, seed=seed, null_reps=20, n_resamples=400)
+            wrong.append(null.diagnostics["conclusion"] in ("longer_sentences", "shorter_sentences"))
+    assert sum(wrong) <= 1, wrong
+    found = []
+    for seed in range(6):
+        L, S, n, sd = documents(500, b=0.1, doc_sd=0.1, seed=seed)
+        found.append(fit_with_null(estimator, L, S, n, sd, seed=seed, null_reps=20,
+                                   n_resamples=400)[1].diagnostics["conclusion"])
+    assert found.count("longer_sentences") >= 5, found

@@ -12,8 +12,7 @@ Every estimator is an object with
 ``ESTIMATORS`` is the one registry of names (the config schema's ``fit.estimators``
 enum is tied to it by a test). ``a`` means different things by design: exp(intercept)
 of OLS on logs is the median S at L = 1 (under symmetric noise), the Gamma GLM's is the
-mean, a quantile fit's the quantile. ``log_scale`` says whether the estimator models
-log S (its null needs the small-sample bias of a log of a mean, see nulls.py).
+mean, a quantile fit's the quantile.
 """
 
 from __future__ import annotations
@@ -181,7 +180,6 @@ class Estimator:
 
     name: str = ""
     response: str = ""
-    log_scale: bool = True
     uses_counts: bool = False
 
     def fit(self, L, S, n_sentences=None, *, confidence_level: float = 0.95,
@@ -249,7 +247,6 @@ class GammaGLM(Estimator):
 
     name: str = "gamma_glm"
     response: str = "S (mean)"
-    log_scale: bool = False
 
     def fit(self, L, S, n_sentences=None, *, confidence_level=0.95, group=None):
         L, S, _ = check_power_data(L, S)
