@@ -201,6 +201,23 @@ def test_bootstrap_is_seeded_and_names_its_unit_and_method():
         bootstrap(ols_stat(L, S), L.size, unit="sentences?")
 
 
+def test_closed_form_jackknife_gives_scipys_bca_at_any_n():
+    """OLS from per-resample sufficient statistics, with its closed-form jackknife: the same
+    interval as scipy's BCa on the same draws, and BCa (not percentile) above BCA_MAX_N."""
+    from scalelaw.fitting.bootstrap import BCA_MAX_N
+
+    ols = ESTIMATORS["ols_log"]
+    L, S = power_data(300, seed=5)
+    fast = bootstrap(ols.resampler(L, S), L.size, seed=5, jackknife=ols.jackknife(L, S))
+    scipy_bca = bootstrap(lambda idx: ols.refit(L[idx], S[idx]), L.size, seed=5)
+    np.testing.assert_allclose(fast.low, scipy_bca.low, rtol=1e-10)
+    np.testing.assert_allclose(fast.high, scipy_bca.high, rtol=1e-10)
+    L, S = power_data(BCA_MAX_N + 5000, seed=6)
+    big = bootstrap(ols.resampler(L, S), L.size, seed=1, jackknife=ols.jackknife(L, S))
+    b_hat = ols.fit(L, S)["b"].estimate
+    assert big.method.startswith("BCa") and big.low[1] < b_hat < big.high[1]
+
+
 def test_failed_resamples_are_counted_not_dropped_in_silence():
     L, S = power_data(60, seed=8)
     stat = ols_stat(L, S)

@@ -13,6 +13,11 @@ so one function serves paired arrays, clusters of rows and two-stage designs ali
 
 Intervals are ``scipy.stats.bootstrap``'s (BCa by default; percentile above
 ``BCA_MAX_N`` units, where scipy's jackknife costs n statistics on n - 1 units).
+A statistic with a closed-form jackknife (``jackknife=``, e.g. OLS from sufficient
+statistics) gets BCa at any n: the resamples are drawn exactly as scipy draws them and
+the BCa correction follows scipy's (Efron and Tibshirani 14.3, 15.4), with the
+leave-one-out statistics from the closed form instead of n refits
+(tests/test_fit.py checks the interval equals scipy's).
 A resample whose statistic is not finite (an optimizer that failed, a resample without
 spread) is counted in ``n_failed``; when any failed, the interval is the percentile one
 over the finite resamples and ``method`` says how many were excluded. Nothing is
@@ -27,7 +32,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from .result import N_UNITS
 
@@ -75,12 +80,14 @@ def bootstrap(
     method: str = "BCa",
     seed: int | np.random.Generator = 0,
     names: Sequence[str] | None = None,
+    jackknife: Callable[[], np.ndarray] | None = None,
 ) -> BootstrapResult:
     """Resample ``n_units`` unit indices with replacement; intervals for ``statistic``.
 
     ``statistic(idx)`` gets an int array of shape (..., m) (m = n_units for resamples,
     n_units - 1 for BCa's jackknife) and returns shape (k, ...) or (...) for one value.
-    ``method`` is "BCa", "percentile" or "basic" (scipy's names).
+    ``method`` is "BCa", "percentile" or "basic" (scipy's names). ``jackknife()``
+    returns the n leave-one-out statistics, shape (k, n), in closed form (BCa at any n).
     """
     if unit not in N_UNITS:
         raise ValueError(f"unit must be one of {N_UNITS}, got {unit!r}")
@@ -92,9 +99,12 @@ def bootstrap(
         raise ValueError(f"bootstrap over {unit} needs at least 2 {unit}, got {n_units}")
     if method not in ("BCa", "percentile", "basic"):
         raise ValueError(f"method must be BCa, percentile or basic, got {method!r}")
-    interval = "percentile" if method == "BCa" and n_units > BCA_MAX_N else method
+    interval = "percentile" if method == "BCa" and n_units > BCA_MAX_N and jackknife is None else method
     rng = rng_for(seed)
     batch = max(1, min(n_resamples, _BATCH_VALUES // n_units))
+    if interval == "BCa" and jackknife is not None:
+        return _bca_closed_form_jackknife(statistic, jackknife, n_units, unit=unit, n_resamples=n_resamples,
+                                          confidence_level=confidence_level, rng=rng, batch=batch)
 
     def wrapped(idx: np.ndarray, axis: int = -1) -> np.ndarray:
         with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -131,3 +141,41 @@ def bootstrap(
         n_resamples=n_resamples, n_failed=n_failed, distribution=dist,
         confidence_level=confidence_level,
     )
+
+
+def _bca_closed_form_jackknife(statistic, jackknife, n, *, unit, n_resamples, confidence_level, rng, batch):
+    """BCa as scipy.stats.bootstrap computes it (same draws: rng.integers(0, n, (batch, n))
+    per batch), with the acceleration from a closed-form jackknife."""
+    parts, done = [], 0
+    with np.errstate(all="ignore"):
+        while done < n_resamples:
+            m = min(batch, n_resamples - done)
+            parts.append(np.atleast_2d(np.asarray(statistic(rng.integers(0, n, (m, n))), dtype=float)))
+            done += m
+        dist = np.concatenate(parts, axis=-1)
+        theta_hat = np.atleast_1d(np.asarray(statistic(np.arange(n)), dtype=float))
+        jk = np.atleast_2d(np.asarray(jackknife(), dtype=float))
+    failed = ~np.all(np.isfinite(dist), axis=0)
+    n_failed = int(failed.sum())
+    tail = (1 - confidence_level) / 2
+    if n_failed or not np.all(np.isfinite(jk)):
+        ok = dist[:, ~failed]
+        low, high = np.quantile(ok, [tail, 1 - tail], axis=1) if ok.shape[1] > 1 else (np.nan, np.nan)
+        method = (f"percentile bootstrap over {unit}, {n_resamples - n_failed} of {n_resamples} "
+                  f"resamples ({n_failed} failed and excluded)")
+    else:
+        # z0 from the share of resamples below the estimate (ties count half), as scipy
+        below = ((dist < theta_hat[:, None]).sum(axis=1) + (dist <= theta_hat[:, None]).sum(axis=1)) / (2 * n_resamples)
+        z0 = special.ndtri(below)
+        U = (n - 1) * (jk.mean(axis=1, keepdims=True) - jk)
+        accel = (U**3).sum(axis=1) / n**3 / 6 / ((U**2).sum(axis=1) / n**2) ** 1.5
+        z = special.ndtri(tail)
+        a1 = special.ndtr(z0 + (z0 + z) / (1 - accel * (z0 + z)))
+        a2 = special.ndtr(z0 + (z0 - z) / (1 - accel * (z0 - z)))
+        low = np.array([stats.quantile(dist[j], a1[j]) for j in range(dist.shape[0])])
+        high = np.array([stats.quantile(dist[j], a2[j]) for j in range(dist.shape[0])])
+        method = f"BCa bootstrap over {unit}, {n_resamples} resamples (closed-form jackknife)"
+    se = np.nanstd(dist, axis=1, ddof=1)
+    return BootstrapResult(low=np.atleast_1d(low), high=np.atleast_1d(high), se=se, method=method, unit=unit,
+                           n=n, n_resamples=n_resamples, n_failed=n_failed, distribution=dist,
+                           confidence_level=confidence_level)

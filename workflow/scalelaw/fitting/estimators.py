@@ -197,6 +197,11 @@ class Estimator:
         n = None if n_sentences is None else np.asarray(n_sentences, dtype=float)
         return lambda idx: self.refit(L[idx], S[idx], None if n is None else n[idx])
 
+    def jackknife(self, L, S, n_sentences=None):
+        """A callable giving the n leave-one-out (a, b) in closed form, or None (then the
+        bootstrap's BCa computes them by refitting)."""
+        return None
+
 
 @dataclass(frozen=True)
 class OLSLog(Estimator):
@@ -232,8 +237,40 @@ class OLSLog(Estimator):
         return np.stack([np.exp(b0[..., 0]), b1[..., 0]])
 
     def resampler(self, L, S, n_sentences=None):
+        """Per-resample sufficient statistics: resample counts times [1, x, z, x^2, xz]
+        (x, z centred logs), one matrix product per batch; no gathering of the data."""
+        V, mx, mz = self._moments(L, S)
+        n = V.shape[0]
+
+        def statistic(idx):
+            flat = idx.reshape(-1, idx.shape[-1])
+            offsets = (np.arange(flat.shape[0]) * n)[:, None]
+            counts = np.bincount((flat + offsets).ravel(), minlength=flat.shape[0] * n).reshape(-1, n)
+            out = self._from_sums(counts @ V, mx, mz)
+            return out.reshape((2,) + idx.shape[:-1])
+
+        return statistic
+
+    def jackknife(self, L, S, n_sentences=None):
+        V, mx, mz = self._moments(L, S)
+        return lambda: self._from_sums(V.sum(axis=0) - V, mx, mz)
+
+    @staticmethod
+    def _moments(L, S):
         x, z = np.log(np.asarray(L, dtype=float)), np.log(np.asarray(S, dtype=float))
-        return lambda idx: self._line(x[idx], z[idx])
+        mx, mz = x.mean(), z.mean()
+        xc, zc = x - mx, z - mz
+        return np.column_stack([np.ones_like(xc), xc, zc, xc * xc, xc * zc]), mx, mz
+
+    @staticmethod
+    def _from_sums(sums, mx, mz):
+        """(a, b) of OLS from rows of sums [n, Sx, Sz, Sxx, Sxz] of centred logs."""
+        s1, sx, sz, sxx, sxz = (sums[:, j] for j in range(5))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            b = (sxz - sx * sz / s1) / (sxx - sx * sx / s1)
+        b = np.where(sxx - sx * sx / s1 > 1e-12 * np.maximum(sxx, 1e-300), b, np.nan)
+        intercept = mz + (sz - b * sx) / s1 - b * mx
+        return np.stack([np.exp(intercept), b])
 
 
 @dataclass(frozen=True)

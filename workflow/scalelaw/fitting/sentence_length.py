@@ -77,7 +77,7 @@ def fit_with_null(estimator, L, S, counts=None, S_sd=None, *, n_resamples: int =
     own = counts if est.uses_counts else None
     rec = est.fit(L, S, own, confidence_level=confidence_level, group=group)
     boot = bootstrap(
-        est.resampler(L, S, own), L.size, unit="documents", n_resamples=n_resamples, confidence_level=confidence_level,
+        est.resampler(L, S, own), L.size, jackknife=est.jackknife(L, S, own), unit="documents", n_resamples=n_resamples, confidence_level=confidence_level,
         seed=rng_for(seed, "estimate"),
     )
     for j, name in enumerate(("a", "b")):
