@@ -26,11 +26,25 @@ UNIT_LABEL = {"words": "words", "tokens": "tokens", "chars": "characters"}
 MIN_DOCS_TO_DRAW = 3
 
 
+def _plain(value: float) -> str:
+    """A tick label: 20, 300, 4k, 20k."""
+    return f"{value / 1000:g}k" if value >= 10_000 or (value >= 1000 and value % 1000 == 0 and value > 1000) else f"{value:g}"
+
+
 def _log_axis(axis) -> None:
-    """Log scale with plain-number labels on major and minor ticks (never an empty axis)."""
-    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
-        lambda v, _: f"{v:g}" if str(f"{v:.0e}")[0] in "25" else ""))
+    """Log scale with plain-number labels on every log axis: all minor ticks labelled when
+    the axis spans under a decade, those at 2 and 5 up to two decades, none above (the
+    decades then carry enough labels)."""
+    def minor(value, _pos):
+        low, high = sorted(axis.get_view_interval())
+        span = np.log10(high / low) if low > 0 else np.inf
+        lead = round(value / 10 ** np.floor(np.log10(value) + 1e-9))
+        if span < 1 or (span < 2 and lead in (2, 5)):
+            return _plain(value)
+        return ""
+
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _plain(v)))
+    axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(minor))
 
 
 def primary_line(fits: pd.DataFrame, unit: str) -> dict[str, Any] | None:
@@ -168,13 +182,17 @@ def sensitivity_figure(table: pd.DataFrame) -> plt.Figure:
         labels = [f"{r.segmenter}, {'breaks' if r.paragraph_breaks else 'no breaks'}{' *' if r.primary else ''}\n"
                   f"{r.conclusion}" for r in sel.itertuples(index=False)]
         ax.set_yticks(y, labels, fontsize=7)
+        ax.set_ylim(-0.6, len(sel) - 0.4)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
         ax.set_xlabel("b")
         ax.set_title(f"{key[0]}, {UNIT_LABEL.get(key[1], key[1])} (* = primary)", fontsize=9)
-        ax.legend(fontsize=7, loc="best")
+    if keys:
+        handles, names = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8)
     if not keys:
         axes[0][0].text(0.5, 0.5, "no sensitivity variants", ha="center", va="center")
         axes[0][0].set_axis_off()
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
