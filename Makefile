@@ -4,7 +4,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-fast bench report lock clean
+.PHONY: install run test test-fast bench report readme lock clean
 
 $(BIN)/snakemake: requirements.lock requirements-data.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: install
 
 report: run
 	$(BIN)/snakemake --report report.html
+
+# Copy the results table of the default run into README.md (tests/test_report.py checks its shape).
+readme: run
+	PYTHONPATH=workflow $(BIN)/python -m scalelaw.report results/report/summary.md README.md
 
 test: install
 	$(BIN)/python -m pytest -ra

@@ -41,7 +41,12 @@ CASES = {
     "glob": (with_changes(use_corpora=["mine"], **{"corpora.mine": {"source": "files", "format": "text", "paths": ["nope/*.txt"]}}),
              "config: corpora.mine.paths[0]: 'nope/*.txt' matches no file"),
     "law": (with_changes(**{"fit.laws": ["power", "zipf"]}),
-            'config: fit.laws[1]: "zipf" is not one of: power, menzerath_altmann, linear, constant'),
+            'config: fit.laws[1]: "zipf" is not one of: power, menzerath_altmann, linear, constant, saturating_power'),
+    "quantile_without_q": (with_changes(**{"fit.estimators": ["ols_log", "quantile"]}),
+                           'config: fit.estimators[1]: "quantile" is not one of: ols_log, gamma_glm, count_glm, huber, '
+                           'quantile_0.1, quantile_0.5, quantile_0.9'),
+    "sensitivity_segmenter": (with_changes(**{"sensitivity.segmenters": ["nupunkt", "spacy"]}),
+                              'config: sensitivity.segmenters[1]: "spacy" is not one of: nupunkt, blingfire, cjk'),
     "missing_key": (with_changes(use_corpora=["mine"], **{"corpora.mine": {"source": "files", "paths": ["*.txt"]}}),
                     "config: corpora.mine.format: missing (required here)"),
     "gpt-2": (with_changes(**{"generate.enabled": True, "generate.models": [{"name": "g", "hub": "gpt-2"}]}),
@@ -168,3 +173,18 @@ def test_yaml_syntax_error_names_file_line_and_column(tmp_path):
     assert line.startswith(f"config: {copy / 'config' / 'config.yaml'}:")
     assert __import__("re").search(r"config\.yaml:\d+:\d+: YAML syntax error: ", line), line
     assert "Traceback" not in proc.stderr
+
+
+def test_schema_lists_come_from_the_registries():
+    """The estimators, laws and segmenters the schema accepts are exactly those the code has."""
+    from scalelaw.fitting import ESTIMATORS, LAWS
+    from scalelaw.lengths import SEGMENTERS
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    fit = schema["properties"]["fit"]["properties"]
+    assert fit["estimators"]["items"]["enum"] == list(ESTIMATORS)
+    assert fit["laws"]["items"]["enum"] == list(LAWS)
+    assert set(fit["estimators"]["default"]) <= set(ESTIMATORS) and set(fit["laws"]["default"]) <= set(LAWS)
+    sensitivity = schema["properties"]["sensitivity"]["properties"]
+    assert sensitivity["segmenters"]["items"]["enum"] == list(SEGMENTERS)
+    assert schema["properties"]["lengths"]["properties"]["segmenter"]["enum"] == list(SEGMENTERS)

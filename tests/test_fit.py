@@ -1,4 +1,4 @@
-"""Tests of scalelaw.fit on synthetic data with a known truth.
+"""Tests of scalelaw.fitting on synthetic data with a known truth.
 
 Every check here can fail: estimators must recover parameters that were put in, the
 bootstrap must cover the truth at about its nominal rate, the law comparison must pick
@@ -13,7 +13,12 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from scalelaw import fit
+from scalelaw.fitting import (
+    ESTIMATORS, LAWS, FitResult, bootstrap, conclusion, get_estimator, get_law, results_frame,
+)
+from scalelaw.fitting import sentence_length as SL
+from scalelaw.fitting.estimators import _hc_sandwich, _design
+from scalelaw.fitting.nulls import document_null, sentence_shuffle_null
 
 A_TRUE, B_TRUE, SIGMA = 3.0, 0.15, 0.25
 
@@ -72,112 +77,209 @@ def corpus(n_docs=120, *, beta=0.0, seed=0, max_sent=300):
 # ------------------------------------------------------------------------ estimators
 
 
+def b_of(rec):
+    return rec["b"].estimate
+
+
 @pytest.mark.parametrize("name", ["ols_log", "huber", "quantile_0.5"])
 def test_log_scale_estimators_recover_median_law(name):
     L, S = power_data(2000, seed=1)
-    rec = fit.get_estimator(name)(L, S)
-    assert rec.estimator == name and rec.n == 2000 and rec.se_type and rec.r2_scale
-    assert abs(rec.b - B_TRUE) < 0.02
-    assert abs(rec.b - B_TRUE) < 4 * rec.se_b
-    assert rec.a == pytest.approx(A_TRUE, rel=0.1)
-    assert 0 < rec.pseudo_r2 < 1
+    rec = get_estimator(name).fit(L, S)
+    assert isinstance(rec, FitResult) and rec.estimator == name and rec.n == 2000 and rec.n_unit == "documents"
+    assert rec["b"].se_type and rec.diagnostics["r2_scale"]
+    assert abs(b_of(rec) - B_TRUE) < 0.02
+    assert abs(b_of(rec) - B_TRUE) < 4 * rec["b"].se
+    assert rec["a"].estimate == pytest.approx(A_TRUE, rel=0.1)
+    assert 0 < rec.diagnostics["r2"] < 1 and rec.converged
 
 
 def test_gamma_glm_recovers_mean_law():
     # The Gamma GLM models E[S], which is a L^b exp(sigma^2 / 2) under lognormal noise.
     L, S = power_data(2000, seed=2)
-    rec = fit.gamma_glm(L, S)
-    assert abs(rec.b - B_TRUE) < 0.02
-    assert rec.a == pytest.approx(A_TRUE * np.exp(SIGMA**2 / 2), rel=0.1)
-    assert "Cox-Snell" in rec.r2_scale and 0 < rec.pseudo_r2 < 1
+    rec = get_estimator("gamma_glm").fit(L, S)
+    assert abs(b_of(rec) - B_TRUE) < 0.02
+    assert rec["a"].estimate == pytest.approx(A_TRUE * np.exp(SIGMA**2 / 2), rel=0.1)
+    assert "Cox-Snell" in rec.diagnostics["r2_scale"] and 0 < rec.diagnostics["r2"] < 1
 
 
 def test_gamma_glm_pseudo_r2_is_not_inflated():
     # On log-normal data the likelihood-ratio R2 of the Gamma GLM should be near the R2 of
     # OLS on logs; evaluating the null at the full model's dispersion would inflate it.
     L, S = power_data(500, seed=3, b=0.3)
-    assert fit.gamma_glm(L, S).pseudo_r2 == pytest.approx(fit.ols_log(L, S).pseudo_r2, abs=0.08)
+    r2 = lambda name: get_estimator(name).fit(L, S).diagnostics["r2"]  # noqa: E731
+    assert r2("gamma_glm") == pytest.approx(r2("ols_log"), abs=0.08)
 
 
 def test_count_glm_recovers_law_from_sentence_counts():
     L, S, counts = count_data(2000, seed=3)
-    rec = fit.count_glm(L, S, counts)
-    assert abs(rec.b - B_TRUE) < 0.01
-    assert rec.a == pytest.approx(A_TRUE, rel=0.05)
-    assert rec.diagnostics["gamma"] == pytest.approx(1 - rec.b)
+    rec = get_estimator("count_glm").fit(L, S, counts)
+    assert abs(b_of(rec) - B_TRUE) < 0.01
+    assert rec["a"].estimate == pytest.approx(A_TRUE, rel=0.05)
+    assert rec.diagnostics["gamma"] == pytest.approx(1 - b_of(rec))
     assert rec.diagnostics["counts_from"] == "n_sentences"
 
 
 @pytest.mark.parametrize("q", [0.1, 0.9])
 def test_outer_quantiles_shift_a_not_b(q):
     L, S = power_data(3000, seed=4)
-    rec = fit.get_estimator(f"quantile_{q}")(L, S)
-    assert abs(rec.b - B_TRUE) < 0.03
-    assert rec.a == pytest.approx(A_TRUE * np.exp(SIGMA * stats.norm.ppf(q)), rel=0.12)
+    rec = get_estimator(f"quantile_{q}").fit(L, S)
+    assert abs(b_of(rec) - B_TRUE) < 0.03
+    assert rec["a"].estimate == pytest.approx(A_TRUE * np.exp(SIGMA * stats.norm.ppf(q)), rel=0.12)
 
 
 def test_ols_log_diagnostics_flag_heteroskedasticity_and_curvature():
     rng = np.random.default_rng(5)
     L = 100 * 10 ** rng.uniform(0, 3, 800)
-    clean = fit.ols_log(L, A_TRUE * L**B_TRUE * rng.lognormal(0, 0.2, L.size))
-    hetero = fit.ols_log(L, A_TRUE * L**B_TRUE * rng.lognormal(0, 0.05 * np.log(L)))
-    curved = fit.ols_log(L, A_TRUE * L**B_TRUE * np.exp(-4e-5 * L) * rng.lognormal(0, 0.1, L.size))
-    assert clean.diagnostics["bp_pvalue"] > 0.01 and clean.diagnostics["reset_pvalue"] > 0.01
-    assert hetero.diagnostics["bp_pvalue"] < 1e-3
-    assert curved.diagnostics["reset_pvalue"] < 1e-3
+    ols = get_estimator("ols_log")
+    clean = ols.fit(L, A_TRUE * L**B_TRUE * rng.lognormal(0, 0.2, L.size)).diagnostics
+    hetero = ols.fit(L, A_TRUE * L**B_TRUE * rng.lognormal(0, 0.05 * np.log(L))).diagnostics
+    curved = ols.fit(L, A_TRUE * L**B_TRUE * np.exp(-4e-5 * L) * rng.lognormal(0, 0.1, L.size)).diagnostics
+    assert clean["bp_pvalue"] > 0.01 and clean["reset_pvalue"] > 0.01
+    assert hetero["bp_pvalue"] < 1e-3
+    assert curved["reset_pvalue"] < 1e-3
 
 
 def test_ols_log_matches_power_law_fit():
     L, S = power_data(300, seed=6)
-    rec, law = fit.ols_log(L, S), fit.fit_law(L, S, "power")
-    assert law.params["b"] == pytest.approx(rec.b, rel=1e-6)
-    assert law.params["a"] == pytest.approx(rec.a, rel=1e-6)
+    rec, law = get_estimator("ols_log").fit(L, S), LAWS["power"].fit(L, S)
+    assert law["b"].estimate == pytest.approx(b_of(rec), rel=1e-6)
+    assert law["a"].estimate == pytest.approx(rec["a"].estimate, rel=1e-6)
     # The Gaussian log-likelihood on log y is the OLS one.
     llf = sm.OLS(np.log(S), sm.add_constant(np.log(L))).fit().llf
     assert law.loglik == pytest.approx(llf, rel=1e-9)
 
 
+@pytest.mark.parametrize("family", ["poisson", "gamma"])
+def test_glm_hc3_is_real_hc3(family):
+    """statsmodels' GLM returns HC0 whatever HC variant is asked for; ours is HC0 where it
+    should equal that, and HC3 (larger, from the hat matrix) is what the record carries."""
+    L, S, counts = count_data(80, seed=9)
+    X = _design(L)
+    if family == "poisson":
+        res = sm.GLM(counts, X, family=sm.families.Poisson()).fit(cov_type="HC0")
+        mu = res.fittedvalues
+        hc0, hc3 = _hc_sandwich(X, counts - mu, mu)
+        np.testing.assert_allclose(np.sqrt(np.diag(hc0)), res.bse, rtol=1e-6)
+        rec = get_estimator("count_glm").fit(L, S, counts)
+    else:
+        res = sm.GLM(S, X, family=sm.families.Gamma(sm.families.links.Log())).fit()
+        mu = res.fittedvalues
+        hc0, hc3 = _hc_sandwich(X, (S - mu) / mu, np.ones_like(S))
+        rec = get_estimator("gamma_glm").fit(L, S)
+    assert np.all(np.diag(hc3) > np.diag(hc0))
+    assert rec["b"].se == pytest.approx(np.sqrt(hc3[1, 1]), rel=1e-6)
+    assert rec["b"].se_type.startswith("HC3 (GLM hat matrix")
+
+
 # ------------------------------------------------------------------------ bootstrap
+
+
+def ols_stat(L, S):
+    est = ESTIMATORS["ols_log"]
+    return lambda idx: est.refit(L[idx], S[idx])
 
 
 def test_bca_interval_covers_true_b_at_nominal_rate():
     covered = 0
     for rep in range(20):
         L, S = power_data(200, seed=100 + rep, sigma=0.3)
-        ci = fit.bootstrap_ci(L, S, "ols_log", n_resamples=1000, seed=rep)["b"]
-        assert ci.low < fit.ols_log(L, S).b < ci.high
-        covered += ci.low <= B_TRUE <= ci.high
+        res = bootstrap(ols_stat(L, S), L.size, n_resamples=1000, seed=rep)
+        assert res.low[1] < b_of(get_estimator("ols_log").fit(L, S)) < res.high[1]
+        covered += res.low[1] <= B_TRUE <= res.high[1]
     assert covered >= 16
 
 
-def test_bootstrap_is_seeded_and_names_its_method():
+def test_bootstrap_is_seeded_and_names_its_unit_and_method():
     L, S = power_data(150, seed=7)
-    one = fit.bootstrap_ci(L, S, "ols_log", seed=11)
-    assert one == fit.bootstrap_ci(L, S, "ols_log", seed=11)
-    assert one != fit.bootstrap_ci(L, S, "ols_log", seed=12)
-    assert one["b"].method == "BCa bootstrap over documents, 1000 resamples"
-    assert one["a"].low < fit.ols_log(L, S).a < one["a"].high
+    one = bootstrap(ols_stat(L, S), L.size, seed=11)
+    np.testing.assert_array_equal(one.low, bootstrap(ols_stat(L, S), L.size, seed=11).low)
+    assert not np.array_equal(one.low, bootstrap(ols_stat(L, S), L.size, seed=12).low)
+    assert one.method == "BCa bootstrap over documents, 1000 resamples" and one.n_failed == 0
+    other = bootstrap(ols_stat(L, S), L.size, seed=11, unit="prompts", method="percentile")
+    assert other.method == "percentile bootstrap over prompts, 1000 resamples"
+    with pytest.raises(ValueError, match="unit must be one of"):
+        bootstrap(ols_stat(L, S), L.size, unit="sentences?")
 
 
-def test_looped_bootstrap_for_count_glm_covers_truth():
-    L, S, counts = count_data(60, seed=8)
-    cis = fit.bootstrap_ci(L, S, "count_glm", counts=counts, seed=1)
-    assert cis["b"].low < B_TRUE < cis["b"].high
-    assert cis["a"].low < A_TRUE < cis["a"].high
+def test_closed_form_jackknife_gives_scipys_bca_at_any_n():
+    """OLS from per-resample sufficient statistics, with its closed-form jackknife: the same
+    interval as scipy's BCa on the same draws, and BCa (not percentile) above BCA_MAX_N."""
+    from scalelaw.fitting.bootstrap import BCA_MAX_N
+
+    ols = ESTIMATORS["ols_log"]
+    L, S = power_data(300, seed=5)
+    fast = bootstrap(ols.resampler(L, S), L.size, seed=5, jackknife=ols.jackknife(L, S))
+    scipy_bca = bootstrap(lambda idx: ols.refit(L[idx], S[idx]), L.size, seed=5)
+    np.testing.assert_allclose(fast.low, scipy_bca.low, rtol=1e-10)
+    np.testing.assert_allclose(fast.high, scipy_bca.high, rtol=1e-10)
+    L, S = power_data(BCA_MAX_N + 5000, seed=6)
+    big = bootstrap(ols.resampler(L, S), L.size, seed=1, jackknife=ols.jackknife(L, S))
+    b_hat = ols.fit(L, S)["b"].estimate
+    assert big.method.startswith("BCa") and big.low[1] < b_hat < big.high[1]
 
 
-@pytest.mark.parametrize(
-    "L, S, kwargs, message",
-    [
-        (np.full(20, 50.0), np.linspace(5, 10, 20), {}, "all x values are equal"),
-        (np.arange(1.0, 6.0), np.arange(1.0, 6.0), {}, "too few observations"),
-        (np.arange(1.0, 21.0), np.arange(1.0, 21.0), {"n_resamples": 200}, "n_resamples"),
-        (np.arange(0.0, 20.0), np.arange(1.0, 21.0), {}, "must be > 0"),
-    ],
-)
-def test_bootstrap_rejects_degenerate_input(L, S, kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        fit.bootstrap_ci(L, S, "ols_log", **kwargs)
+def test_failed_resamples_are_counted_not_dropped_in_silence():
+    L, S = power_data(60, seed=8)
+    stat = ols_stat(L, S)
+
+    def flaky(idx):  # a statistic that fails whenever document 0 is drawn three times
+        out = stat(idx)
+        return np.where((idx == 0).sum(-1) >= 3, np.nan, out)
+
+    res = bootstrap(flaky, L.size, seed=0)
+    assert 0 < res.n_failed < 200
+    assert f"{1000 - res.n_failed} of 1000 resamples ({res.n_failed} failed and excluded)" in res.method
+    assert np.all(np.isfinite(res.low)) and np.all(res.low < res.high)
+
+
+def test_bootstrap_over_clusters_of_rows():
+    """One bootstrap serves clusters too: the statistic gathers the rows of the drawn units."""
+    rng = np.random.default_rng(3)
+    cluster_effect = rng.normal(0, 1, 30)
+    rows = np.repeat(np.arange(30), 20)
+    y = cluster_effect[rows] + rng.normal(0, 0.1, rows.size)
+    sums, counts = np.bincount(rows, y), np.bincount(rows)
+    res = bootstrap(lambda idx: sums[idx].sum(-1) / counts[idx].sum(-1), 30, unit="clusters", seed=1)
+    naive = bootstrap(lambda idx: y[idx].mean(-1), y.size, unit="sentences", seed=1)
+    # rows within a cluster are not independent: the cluster interval is far wider
+    assert (res.high - res.low)[0] > 3 * (naive.high - naive.low)[0]
+
+
+@pytest.mark.parametrize("name", ["gamma_glm", "count_glm", "huber", "quantile_0.5"])
+def test_vectorized_refits_equal_the_single_fit(name):
+    """The bootstrap's batched refits reach the same estimate as the statsmodels fit."""
+    rng = np.random.default_rng(7)
+    est = get_estimator(name)
+    for _ in range(3):
+        L = np.exp(rng.uniform(np.log(1e3), np.log(3e4), 150))
+        S = 3 * L**0.05 * np.exp(rng.normal(0, 0.3, L.size))
+        S[:4] *= 6  # outliers, so that Huber downweights some documents
+        counts = np.maximum(1, np.round(L / S))
+        reference = est.fit(L, S, counts)
+        idx = np.stack([np.arange(L.size), np.arange(L.size)[::-1]])  # two "resamples"
+        batched = est.refit(L[idx], S[idx], counts[idx])
+        for j, p in enumerate(("a", "b")):
+            np.testing.assert_allclose(batched[j], reference[p].estimate, rtol=1e-6)
+
+
+def test_refits_that_do_not_converge_come_back_nan():
+    from scalelaw.fitting import estimators
+
+    L, S = power_data(100, seed=3)
+    old = estimators._IRLS_MAX_ITER
+    estimators._IRLS_MAX_ITER = 1
+    try:
+        out = get_estimator("gamma_glm").refit(L[None, :], S[None, :])
+    finally:
+        estimators._IRLS_MAX_ITER = old
+    assert np.isnan(out).all()
+
+
+def test_vectorized_huber_survives_resamples_with_zero_mad():
+    """Small corpora resample to many duplicates: the MAD scale can be 0 for a resample."""
+    L = np.array([1000.0] * 5 + [2000.0] * 5)
+    S = np.array([20.0] * 5 + [22.0] * 5)  # two points, each repeated: every residual is 0
+    np.testing.assert_allclose(get_estimator("huber").refit(L, S), ESTIMATORS["ols_log"].refit(L, S))
 
 
 # ------------------------------------------------------------------------ laws
@@ -195,129 +297,169 @@ def law_data(name, n=300, sigma=0.01, seed=0):
     truth, (lo, hi) = LAW_TRUTH[name]
     rng = np.random.default_rng(seed)
     x = np.exp(rng.uniform(np.log(lo), np.log(hi), n))
-    y = fit.LAWS[name].predict(x, np.array(list(truth.values()))) * rng.lognormal(0, sigma, n)
+    y = LAWS[name].predict(x, truth) * rng.lognormal(0, sigma, n)
     return x, y, truth
 
 
 def test_every_registered_law_has_a_truth_to_recover():
-    assert set(LAW_TRUTH) == set(fit.LAWS)
+    assert set(LAW_TRUTH) == set(LAWS)
 
 
 @pytest.mark.parametrize("name", sorted(LAW_TRUTH))
 def test_law_recovers_its_own_parameters(name):
     x, y, truth = law_data(name)
-    res = fit.fit_law(x, y, name)
+    res = LAWS[name].fit(x, y)
     assert res.converged and res.n == x.size and res.k == len(truth) + 1
     for param, value in truth.items():
-        assert res.params[param] == pytest.approx(value, rel=0.05), param
-        assert np.isfinite(res.se[param]) and res.se[param] > 0
-        assert abs(res.params[param] - value) < 5 * res.se[param], param
-        low, high = res.ci()[param]
-        assert low < res.params[param] < high
+        p = res[param]
+        assert p.estimate == pytest.approx(value, rel=0.05), param
+        assert np.isfinite(p.se) and p.se > 0
+        assert abs(p.estimate - value) < 5 * p.se, param
+        assert p.ci_low < p.estimate < p.ci_high
+    assert LAWS[name].predict(x[:3], res) == pytest.approx(LAWS[name].predict(x[:3], res.estimates))
+
+
+def test_law_takes_several_columns_of_x():
+    """A law over (N, D), as a model ladder needs: x of shape (n, 2)."""
+    from scalelaw.fitting import Law
+
+    law = Law("two_terms", ("E", "A", "alpha"), "y = E + A * N^-alpha + D^-0.3",
+              lambda x, p: p[0] + p[1] * x[:, 0] ** -p[2] + x[:, 1] ** -0.3,
+              lambda x, y: [np.array([1.0, 100.0, 0.3])], (True, True, True))
+    rng = np.random.default_rng(2)
+    x = np.column_stack([np.exp(rng.uniform(15, 22, 60)), np.exp(rng.uniform(18, 24, 60))])
+    y = law.predict(x, [1.7, 400.0, 0.34]) * rng.lognormal(0, 0.001, 60)
+    res = law.fit(x, y)
+    assert res["alpha"].estimate == pytest.approx(0.34, rel=0.02)
 
 
 def test_saturating_power_with_realistic_noise():
     x, y, truth = law_data("saturating_power", n=120, sigma=0.02, seed=3)
-    res = fit.fit_law(x, y, "saturating_power")
-    assert res.params["E"] == pytest.approx(truth["E"], rel=0.05)
-    assert res.params["alpha"] == pytest.approx(truth["alpha"], rel=0.15)
-    assert res.params["A"] == pytest.approx(truth["A"], rel=0.6)
+    res = LAWS["saturating_power"].fit(x, y).estimates
+    assert res["E"] == pytest.approx(truth["E"], rel=0.05)
+    assert res["alpha"] == pytest.approx(truth["alpha"], rel=0.15)
+    assert res["A"] == pytest.approx(truth["A"], rel=0.6)
 
 
 def test_huber_loss_resists_outliers():
     x, y, truth = law_data("power", n=200, sigma=0.05, seed=4)
     y = y.copy()
     y[np.argsort(x)[-10:]] *= 20.0  # the ten largest x get wild values
-    plain = fit.fit_law(x, y, "power")
-    robust = fit.fit_law(x, y, "power", loss="huber")
-    assert robust.f_scale is not None and robust.loss == "huber"
-    assert abs(robust.params["b"] - truth["b"]) < 0.02
-    assert abs(plain.params["b"] - truth["b"]) > 3 * abs(robust.params["b"] - truth["b"])
+    plain = LAWS["power"].fit(x, y)
+    robust = LAWS["power"].fit(x, y, loss="huber")
+    assert robust.diagnostics["f_scale"] is not None and robust.estimator == "huber_log"
+    assert abs(robust["b"].estimate - truth["b"]) < 0.02
+    assert abs(plain["b"].estimate - truth["b"]) > 3 * abs(robust["b"].estimate - truth["b"])
+
+
+def compare_laws(x, y, names):
+    from scalelaw.fitting.laws import compare
+
+    fits = compare([LAWS[name].fit(x, y) for name in names])
+    return pd.DataFrame({"law": names, "aicc": [f.aicc for f in fits],
+                         "delta_aicc": [f.diagnostics["delta_aicc"] for f in fits],
+                         "akaike_weight": [f.diagnostics["akaike_weight"] for f in fits]}).set_index("law")
 
 
 def test_compare_laws_prefers_menzerath_altmann_when_c_is_clear():
     x, y, _ = law_data("menzerath_altmann", n=200, sigma=0.05, seed=5)
-    table = fit.compare_laws(x, y, ["power", "menzerath_altmann", "linear", "constant"])
-    assert list(table.columns) == [
-        "law", "formula", "k", "n", "loglik", "aicc", "delta_aicc", "akaike_weight", "scale"
-    ]
-    best = table.loc[table["aicc"].idxmin()]
-    assert best["law"] == "menzerath_altmann" and best["delta_aicc"] == 0
-    assert table.set_index("law").loc["power", "delta_aicc"] > 10
+    table = compare_laws(x, y, ["power", "menzerath_altmann", "linear", "constant"])
+    assert table["aicc"].idxmin() == "menzerath_altmann" and table.loc["menzerath_altmann", "delta_aicc"] == 0
+    assert table.loc["power", "delta_aicc"] > 10
     assert table["akaike_weight"].sum() == pytest.approx(1.0)
-    assert (table["scale"] == "log y").all()
 
 
 def test_compare_laws_does_not_prefer_richer_law_without_need():
     x, y, _ = law_data("power", n=200, sigma=0.1, seed=6)
-    table = fit.compare_laws(x, y, ["power", "menzerath_altmann", "constant"]).set_index("law")
+    table = compare_laws(x, y, ["power", "menzerath_altmann", "constant"])
     assert table.loc["power", "delta_aicc"] < 2
     assert table.loc["constant", "delta_aicc"] > 100
 
 
 def test_fit_law_rejects_bad_input():
     with pytest.raises(ValueError, match="y must be > 0"):
-        fit.fit_law([1.0, 2.0, 3.0, 4.0], [1.0, -1.0, 2.0, 3.0], "power")
+        LAWS["power"].fit([1.0, 2.0, 3.0, 4.0], [1.0, -1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="unknown law"):
-        fit.fit_law([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], "zipf_mandelbrot")
+        get_law("zipf_mandelbrot")
 
 
-# ------------------------------------------------------------------------ null model
+# ------------------------------------------------------------------------ nulls
 
 
-def test_null_model_matches_real_fit_when_sentences_are_iid():
+def test_sentence_shuffle_null_matches_real_fit_when_sentences_are_iid():
     docs, sentences = corpus(200, beta=0.0, seed=1)
-    real = fit.ols_log(docs["L_words"], docs["S_words_mean"]).b
-    null = fit.shuffled_null(sentences[["doc_id", "n_words"]], 200, seed=0)
-    assert null.b_observed == pytest.approx(real, rel=1e-9)
-    assert null.reps.shape == (200,)
-    assert abs(null.b_null) < 0.05 and abs(real) < 0.05
-    assert abs(real - null.b_null) < 0.03
-    assert null.low <= real <= null.high
+    real = b_of(get_estimator("ols_log").fit(docs["L_words"], docs["S_words_mean"]))
+    null = sentence_shuffle_null(sentences[["doc_id", "n_words"]], "n_words", 200, seed=0)
+    assert null.diagnostics["b_observed"] == pytest.approx(real, rel=1e-9)
+    b_null = null["b_null"]
+    assert abs(b_null.estimate) < 0.05 and abs(real) < 0.05
+    assert b_null.ci_low <= real <= b_null.ci_high
 
 
-def test_null_model_separates_a_built_in_exponent():
-    docs, sentences = corpus(200, beta=0.3, seed=2)
-    real = fit.ols_log(docs["L_words"], docs["S_words_mean"]).b
-    null = fit.shuffled_null(sentences, 200, seed=0, length_col="n_words")
-    assert real > 0.15
-    assert real > null.high
-    assert abs(null.b_null) < 0.05
-
-
-def test_null_model_is_seeded():
+def test_sentence_shuffle_null_is_seeded():
     _, sentences = corpus(50, seed=3)
-    a = fit.shuffled_null(sentences, 30, seed=4, length_col="n_tokens")
-    b = fit.shuffled_null(sentences, 30, seed=4, length_col="n_tokens")
-    np.testing.assert_array_equal(a.reps, b.reps)
+    a = sentence_shuffle_null(sentences, "n_tokens", 30, seed=4)
+    b = sentence_shuffle_null(sentences, "n_tokens", 30, seed=4)
+    assert a.to_frame().equals(b.to_frame())
 
 
-# ------------------------------------------------------------------------ verdict, decades
+def test_document_null_separates_a_built_in_exponent():
+    docs, _ = corpus(300, beta=0.3, seed=2)
+    null = document_null("ols_log", docs["L_words"], docs["S_words_mean"], docs["n_sentences"], seed=0)
+    assert null.n_unit == "documents" and null.n_resamples == 1000
+    d = null["b_minus_null"]
+    assert d.ci_low > 0 and "document levels permuted against sentence counts" in d.ci_method
 
 
-def test_verdict_wording_and_numbers():
-    assert fit.verdict(0.12, 0.05, 0.2).startswith("supported: longer documents have longer")
-    assert "b = 0.12" in fit.verdict(0.12, 0.05, 0.2)
-    assert fit.verdict(-0.1, -0.2, -0.03).startswith("contradicted: longer documents have shorter")
-    assert fit.verdict(0.02, -0.01, 0.05).startswith("inconclusive")
-    assert fit.verdict(-0.02, -0.05, 0.01).startswith("inconclusive")
-    assert "artifact" in fit.verdict(0.05, 0.02, 0.08, b_null_low=0.0, b_null_high=0.06)
+def test_document_null_keeps_between_document_variation():
+    """Documents' mean sentence lengths vary (log-sd 0.3) independently of their counts:
+    b > 0 through L = n S, and the document null must give that b too."""
+    rng = np.random.default_rng(4)
+    n = np.round(np.exp(rng.uniform(np.log(10), np.log(400), 400)))
+    S = 20 * np.exp(0.3 * rng.standard_normal(400))
+    L = n * S
+    rec = get_estimator("ols_log").fit(L, S)
+    assert rec["b"].estimate > 0.05
+    null = document_null("ols_log", L, S, n, np.zeros_like(S), seed=1)
+    assert null["b_minus_null"].ci_low < 0 < null["b_minus_null"].ci_high
+    assert null["b_null"].estimate == pytest.approx(rec["b"].estimate, abs=0.03)
+
+
+# ------------------------------------------------------------------------ conclusion
+
+
+@pytest.mark.parametrize("b, d, word", [
+    ((0.05, 0.2), (0.01, 0.1), "longer_sentences"),
+    ((-0.3, -0.1), (-0.2, -0.01), "shorter_sentences"),
+    ((-0.05, 0.03), (-0.2, -0.01), "shorter_sentences"),  # b below the null, b itself unclear
+    ((0.02, 0.08), (-0.02, 0.03), "indistinguishable_from_null"),
+    ((-0.02, 0.08), (-0.02, 0.03), "no_detectable_trend"),
+    ((np.nan, 0.08), (-0.02, 0.03), "not_fitted"),
+])
+def test_conclusion_vocabulary(b, d, word):
+    assert conclusion.conclude(*b, *d) == word
+    text = conclusion.statement(word, b=0.05, b_low=b[0], b_high=b[1], b_null=0.03, d=0.02,
+                                d_low=d[0], d_high=d[1])
+    assert text.startswith(word)
+    # the sentence never says two contradicting things
+    others = [w for w in conclusion.CONCLUSIONS if w != word]
+    assert not any(w in text for w in others)
+
+
+def test_robust_only_when_every_variant_agrees():
+    assert conclusion.robust(["longer_sentences"] * 4)
+    assert not conclusion.robust(["longer_sentences"] * 3 + ["indistinguishable_from_null"])
+    assert not conclusion.robust(["not_fitted"] * 2)
 
 
 def test_decades():
-    assert fit.decades([2.0, 20.0, 2000.0]) == pytest.approx(3.0)
+    assert SL.decades([2.0, 20.0, 2000.0]) == pytest.approx(3.0)
     with pytest.raises(ValueError):
-        fit.decades([0.0, 1.0])
+        SL.decades([0.0, 1.0])
 
 
 # ------------------------------------------------------------------------ pipeline entry
 
-REQUIRED_COLUMNS = {
-    "corpus", "unit", "x", "y", "estimator", "law", "parameter", "estimate", "se", "se_type",
-    "ci_low", "ci_high", "ci_method", "n", "n_excluded", "decades_x", "pseudo_r2", "r2_scale",
-    "aicc", "aicc_scale", "delta_aicc", "bp_pvalue", "reset_pvalue", "b_null", "b_null_low",
-    "b_null_high", "b_minus_null", "verdict",
-}
 FAST = dict(estimators=("ols_log", "count_glm"), null_reps=50)
 
 
@@ -331,113 +473,90 @@ def small_corpus():
 
 @pytest.fixture(scope="module")
 def small_fits(small_corpus):
-    return fit.fit_sentence_length(*small_corpus, corpus="synth", **FAST)
+    return results_frame(SL.fit_corpus(*small_corpus, corpus="synth", **FAST))
 
 
-def test_tidy_table_schema(small_fits):
-    fits = small_fits
-    assert REQUIRED_COLUMNS <= set(fits.columns)
-    assert list(fits.columns) == list(fit.TABLE_COLUMNS)
-    key = ["corpus", "unit", "estimator", "law", "parameter"]
+def test_fit_table_is_the_shared_schema(small_fits):
+    from scalelaw.fitting import FIT_COLUMNS, expand_group
+
+    fits = expand_group(small_fits)
+    assert tuple(small_fits.columns) == FIT_COLUMNS
+    key = ["corpus", "unit", "analysis", "estimator", "law", "parameter"]
     assert not fits.duplicated(key).any()
     for unit in ("words", "tokens"):
         rows = fits[fits["unit"] == unit]
         assert (rows["x"] == f"L_{unit}").all() and (rows["y"] == f"S_{unit}_mean").all()
         for est in FAST["estimators"]:
-            assert sorted(rows.loc[rows["estimator"] == est, "parameter"]) == ["a", "b"]
-        laws = rows[rows["estimator"] == "least_squares_log"]
+            sel = rows[(rows["analysis"] == "sentence_length") & (rows["estimator"] == est)]
+            assert sorted(sel["parameter"]) == ["a", "b"]
+            assert sel["ci_method"].str.startswith("BCa bootstrap over documents").all()
+            null = rows[(rows["analysis"] == "null_document") & (rows["estimator"] == est)]
+            assert sorted(null["parameter"]) == ["b_minus_null", "b_null"]
+        laws = rows[rows["analysis"] == "law_comparison"]
         for law in ("power", "menzerath_altmann", "linear", "constant"):
-            assert list(laws.loc[laws["law"] == law, "parameter"]) == list(fit.LAWS[law].params)
-        assert laws["delta_aicc"].min() == 0 and laws["aicc"].notna().all()
-        assert (laws["aicc_scale"] == f"log S_{unit}_mean (Gaussian)").all()
-        primary = rows[(rows["estimator"] == "ols_log") & (rows["parameter"] == "b")]
-        assert len(primary) == 1 and primary["verdict"].iloc[0].startswith("supported")
-        p = primary.iloc[0]
-        assert p["b_minus_null"] == pytest.approx(p["estimate"] - p["b_null"])
-        assert p["b_null_low"] <= p["b_null"] <= p["b_null_high"]
-        assert p["ci_low"] < p["estimate"] < p["ci_high"]
-    # The verdict and null sit on the primary b rows only.
-    is_primary_b = (fits["estimator"] == "ols_log") & (fits["parameter"] == "b")
-    assert fits.loc[~is_primary_b, "verdict"].isna().all()
-    assert fits.loc[~is_primary_b, "b_null"].isna().all()
-    assert fits.loc[fits["estimator"] == "ols_log", "bp_pvalue"].notna().all()
+            assert list(laws.loc[laws["law"] == law, "parameter"]) == list(LAWS[law].params)
+        assert laws["aicc"].notna().all() and (laws["aicc_scale"] == f"log S_{unit}_mean (Gaussian)").all()
+        assert len(rows[rows["analysis"] == "null_sentence_shuffle"]) == 1
     # Exclusions are per unit: the zero S_words_mean only removes a document from "words".
-    words = fits["unit"] == "words"
-    assert (fits.loc[words, "n"] == 58).all() and (fits.loc[words, "n_excluded"] == 2).all()
-    assert (fits.loc[~words, "n"] == 59).all() and (fits.loc[~words, "n_excluded"] == 1).all()
+    assert (fits.loc[fits["unit"] == "words", "n"] == 58).all()
+    assert (fits.loc[fits["unit"] == "tokens", "n"] == 59).all()
     assert (fits["ci_low"] <= fits["ci_high"]).all()
 
 
-def test_summary_one_row_per_unit(small_fits):
-    table = fit.summary(small_fits)
+def test_summary_concludes_from_the_null(small_fits):
+    table = SL.summary(small_fits)
     assert list(table["unit"]) == ["words", "tokens"]
-    assert {"b", "ci_low", "ci_high", "b_minus_null", "best_law", "verdict", "b_count_glm"} <= set(table.columns)
-    assert table["best_law"].isin(["power", "menzerath_altmann", "linear", "constant"]).all()
-    primary = small_fits[(small_fits["estimator"] == "ols_log") & (small_fits["parameter"] == "b")]
-    np.testing.assert_allclose(table["b"], primary["estimate"])
+    assert {"b", "ci_low", "ci_high", "b_null", "b_minus_null", "b_minus_null_low", "best_law",
+            "conclusion", "statement", "b_count_glm", "conclusion_count_glm"} <= set(table.columns)
+    assert table["conclusion"].isin(conclusion.CONCLUSIONS).all()
+    for row in table.itertuples():
+        assert row.statement.startswith(row.conclusion)
+        assert row.conclusion == conclusion.conclude(row.ci_low, row.ci_high, row.b_minus_null_low,
+                                                     row.b_minus_null_high)
 
 
 def test_same_seed_same_table(small_corpus, small_fits):
-    again = fit.fit_sentence_length(*small_corpus, corpus="synth", **FAST)
+    again = results_frame(SL.fit_corpus(*small_corpus, corpus="synth", **FAST))
     pd.testing.assert_frame_equal(small_fits, again)
-    other = fit.fit_sentence_length(*small_corpus, corpus="synth", seed=1, **FAST)
+    other = results_frame(SL.fit_corpus(*small_corpus, corpus="synth", seed=1, **FAST))
     assert not other["ci_low"].equals(small_fits["ci_low"])
 
 
 def test_insufficient_data_names_corpus_and_counts():
     docs, sentences = corpus(12, seed=10)
     docs.loc[:4, "status"] = "no_words"
-    with pytest.raises(fit.InsufficientData, match=r"corpus 'tiny', unit 'words': 7 usable documents of 12") as err:
-        fit.fit_sentence_length(docs, sentences, corpus="tiny", **FAST)
-    assert isinstance(err.value, ValueError)
+    with pytest.raises(SL.InsufficientData, match=r"corpus 'tiny', unit 'words': 7 usable documents of 12"):
+        SL.fit_corpus(docs, sentences, corpus="tiny", **FAST)
 
 
 def test_no_spread_in_length_is_insufficient():
     docs, sentences = corpus(20, seed=11)
     docs["L_words"] = 500
-    with pytest.raises(fit.InsufficientData, match="'flat'.*L_words = 500"):
-        fit.fit_sentence_length(docs, sentences, corpus="flat", units=("words",), **FAST)
+    with pytest.raises(SL.InsufficientData, match="'flat'.*L_words = 500"):
+        SL.fit_corpus(docs, sentences, corpus="flat", units=("words",), **FAST)
 
 
 def test_rejects_unknown_estimator(small_corpus):
     with pytest.raises(ValueError, match="unknown estimator"):
-        fit.fit_sentence_length(*small_corpus, corpus="synth", estimators=("ols_log", "lasso"))
+        SL.fit_corpus(*small_corpus, corpus="synth", estimators=("ols_log", "lasso"))
+
+
+@pytest.mark.slow
+def test_quantile_estimator_works_end_to_end(small_corpus):
+    # the config schema accepts quantile_<q> from the registry; every resample is a QuantReg fit (slow)
+    fits = results_frame(SL.fit_corpus(*small_corpus, corpus="synth", units=("words",),
+                                       estimators=("ols_log", "quantile_0.5"), null_reps=20))
+    q = fits[(fits["estimator"] == "quantile_0.5") & (fits["parameter"] == "b")]
+    assert len(q) == 1 and q["ci_low"].notna().all()
+    null = fits[(fits["estimator"] == "quantile_0.5") & (fits["analysis"] == "null_document")]
+    assert null["ci_low"].notna().all()
 
 
 @pytest.mark.slow
 def test_defaults_on_250_documents_fill_every_interval():
     docs, sentences = corpus(250, beta=0.2, seed=12)
-    fits = fit.fit_sentence_length(docs, sentences, corpus="synth")
-    assert set(fits["estimator"]) == {*fit.DEFAULT_ESTIMATORS, "least_squares_log"}
-    assert fits["ci_low"].notna().all() and fits["se"].notna().all()
-    assert len(fit.summary(fits)) == 2
-
-
-@pytest.mark.parametrize("name", ["gamma_glm", "count_glm", "huber"])
-def test_vectorized_bootstrap_refits_equal_statsmodels(name):
-    """The bootstrap's batched refits reach the same estimate as the statsmodels fit."""
-    rng = np.random.default_rng(7)
-    for _ in range(3):
-        L = np.exp(rng.uniform(np.log(1e3), np.log(3e4), 150))
-        S = 3 * L**0.05 * np.exp(rng.normal(0, 0.3, L.size))
-        S[:4] *= 6  # outliers, so that Huber downweights some documents
-        counts = np.maximum(1, np.round(L / S))
-        reference = fit.get_estimator(name)(L, S, counts, full=False)
-        data, statistic = fit._vectorized_statistic(name, L, S, counts)
-        batched = statistic(*[np.stack([d, d[::-1]]) for d in data])  # two "resamples"
-        np.testing.assert_allclose(batched[:, 0], reference, rtol=1e-8)
-        np.testing.assert_allclose(batched[:, 1], reference, rtol=1e-8)  # order does not matter
-
-
-def test_vectorized_huber_survives_resamples_with_zero_mad():
-    """Small corpora resample to many duplicates: the MAD scale can be 0 for a resample."""
-    L = np.array([1000.0] * 5 + [2000.0] * 5)
-    S = np.array([20.0] * 5 + [22.0] * 5)  # two points, each repeated: every residual is 0
-    data, statistic = fit._vectorized_statistic("huber", L, S, None)
-    a, b = statistic(*data)
-    np.testing.assert_allclose([a, b], fit.ols_log(L, S, full=False))
-    rng = np.random.default_rng(3)
-    L = np.exp(rng.uniform(np.log(1e3), np.log(3e4), 12))
-    S = 3 * L**0.05 * np.exp(rng.normal(0, 0.3, 12))
-    cis = fit.bootstrap_ci(L, S, "huber", n_resamples=1000, seed=0)
-    assert np.isfinite(cis["b"].low) and np.isfinite(cis["b"].high)
+    fits = results_frame(SL.fit_corpus(docs, sentences, corpus="synth"))
+    est = fits[fits["analysis"] == "sentence_length"]
+    assert set(est["estimator"]) == set(SL.DEFAULT_ESTIMATORS)
+    assert fits["ci_low"].notna().all() and est["se"].notna().all()
+    assert len(SL.summary(fits)) == 2

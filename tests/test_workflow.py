@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 
 from scalelaw import io
+from scalelaw.fitting import FIT_COLUMNS, expand_group
+from scalelaw.fitting.conclusion import CONCLUSIONS
 from workflow_helpers import planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.slow
@@ -52,17 +54,31 @@ def test_outputs_schemas_and_invariants(run_dir):
     assert io.read_provenance(res / "tokens" / "000of002.parquet")["tokenizer"]["name"] == "bundled:gpt2"
 
     fits = pd.read_parquet(res / "fit" / "fits.parquet")
+    assert tuple(fits.columns) == FIT_COLUMNS
+    fits = expand_group(fits)
     assert {"words", "tokens"} == set(fits["unit"])
-    b = fits[(fits.parameter == "b") & (fits.law == "power")]
+    b = fits[(fits.parameter == "b") & (fits.analysis == "sentence_length")]
     assert {"ols_log", "gamma_glm", "count_glm", "huber"} <= set(b["estimator"])
     assert (b["ci_low"] <= b["estimate"]).all() and (b["estimate"] <= b["ci_high"]).all()
     assert (b["n"] == (doc_lengths["status"] == "ok").sum()).all()
     assert json.loads((res / "fit" / "fits.json").read_text())["fits"]
 
+    summary_table = pd.read_parquet(res / "fit" / "summary.parquet")
+    assert list(summary_table["unit"]) == ["words", "tokens"]
+    assert summary_table["conclusion"].isin(CONCLUSIONS).all()
+    assert summary_table["robust"].dtype == bool and (summary_table["n_variants"] == 4).all()
+    variants = pd.read_parquet(res / "fit" / "sensitivity.parquet")
+    assert len(variants) == 8 and variants["primary"].sum() == 2
+    assert set(zip(variants["segmenter"], variants["paragraph_breaks"])) == {
+        ("nupunkt", True), ("nupunkt", False), ("blingfire", True), ("blingfire", False)}
+
     summary = (run_dir / "results" / "report" / "summary.md").read_text()
-    assert "Do longer documents have longer sentences?" in summary
+    assert "Do longer documents have longer sentences?" in summary and "## Sensitivity to segmentation" in summary
+    for word in summary_table["conclusion"]:
+        assert f": {word}:" in summary or f"{word} (" in summary
     for fig in ("scatter", "residuals", "distributions"):
         assert (res / "figures" / f"{fig}.png").stat().st_size > 10_000
+    assert (run_dir / "results" / "report" / "sensitivity.png").stat().st_size > 10_000
 
 
 def test_finished_run_has_nothing_to_do(run_dir):
@@ -71,7 +87,13 @@ def test_finished_run_has_nothing_to_do(run_dir):
 
 def test_fit_option_change_reruns_only_fit_and_report(run_dir, tmp_path):
     config = write_config(tmp_path / "c.yaml", **{"fit.null_model.reps": 60})
-    assert planned_jobs(run_dir, config) == {"fit": 1, "report_summary": 1, "all": 1}
+    assert planned_jobs(run_dir, config) == {
+        "fit": 1, "fit_variant": 3, "fit_summary": 1, "report_figures": 1, "report_summary": 1, "all": 1}
+
+
+def test_color_option_change_reruns_only_the_figures(run_dir, tmp_path):
+    config = write_config(tmp_path / "c.yaml", **{"report.color_by": None})
+    assert planned_jobs(run_dir, config) == {"report_figures": 1, "all": 1}
 
 
 def test_corpus_option_change_reruns_that_corpus_only(tmp_path_factory):
@@ -88,16 +110,18 @@ def test_corpus_option_change_reruns_that_corpus_only(tmp_path_factory):
     changed = write_config(workdir / "changed.yaml", base=two, **{"corpora.modern.min_words": 3500})
     jobs = planned_jobs(workdir, changed)
     assert jobs.pop("tokenize") == 1 and jobs.pop("lengths") == 1  # modern has one shard
-    assert jobs == {"corpus": 1, "lengths_merge": 1, "fit": 1, "report_figures": 1, "report_summary": 1, "all": 1}
+    assert jobs == {"corpus": 1, "lengths_merge": 1, "fit": 1, "report_figures": 1, "report_summary": 1, "all": 1,
+                    "lengths_variant": 3, "fit_variant": 3, "fit_summary": 1}
     # the untouched corpus keeps its files
     proc = snakemake(workdir, "-n", "--quiet", "--printshellcmds", configfile=changed)
-    assert "results/sotu/" not in proc.stdout.replace("results/sotu/fit/summary.parquet", "")
+    assert "results/sotu/" not in proc.stdout.replace("results/sotu/fit/summary.parquet", "").replace(
+        "results/sotu/fit/sensitivity.parquet", "")
 
 
 def test_results_do_not_depend_on_shards_or_cores(run_dir, tmp_path):
     one_shard = write_config(tmp_path / "one.yaml", **{"corpora.sotu.shards": 1})
     snakemake(tmp_path, "--cores", "1", configfile=one_shard)
-    for name in ("sentences", "doc_lengths", "fit/fits"):
+    for name in ("sentences", "doc_lengths", "fit/fits", "fit/summary", "fit/sensitivity"):
         a = pd.read_parquet(run_dir / "results" / "sotu" / f"{name}.parquet")
         b = pd.read_parquet(tmp_path / "results" / "sotu" / f"{name}.parquet")
         pd.testing.assert_frame_equal(a, b)

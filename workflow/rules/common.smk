@@ -41,6 +41,7 @@ CORPORA = list(config["use_corpora"])
 wildcard_constraints:
     corpus="|".join(map(re.escape, CORPORA)) if CORPORA else "a^",
     shard=r"\d+of\d+",
+    variant=r"[A-Za-z0-9_]+-(breaks|no_breaks)",
 
 
 def corpus_spec(corpus):
@@ -90,8 +91,10 @@ def lengths_shards(name):
 
 def all_targets():
     targets = expand("results/{corpus}/fit/fits.parquet", corpus=CORPORA)
+    targets += expand("results/{corpus}/fit/summary.parquet", corpus=CORPORA)
     targets += expand("results/{corpus}/figures/scatter.png", corpus=CORPORA)
     targets.append("results/report/summary.md")
+    targets.append("results/report/sensitivity.png")
     targets += generate_targets()  # defined in generate.smk (empty unless generate.enabled)
     return targets
 
@@ -124,3 +127,30 @@ def _stop_jobs_on_interrupt():
 onstart:
     if workflow.local_exec:
         _stop_jobs_on_interrupt()
+
+
+def sensitivity_variants():
+    """{name: {segmenter, paragraph_breaks}} of the variants measured besides the primary
+    lengths settings (config `sensitivity`); empty when sensitivity is off."""
+    from scalelaw.fitting.sensitivity import variant_name, variants
+
+    spec = config["sensitivity"]
+    if not spec["enabled"]:
+        return {}
+    primary = variant_name(config["lengths"]["segmenter"], config["lengths"]["paragraph_breaks"])
+    return {k: v for k, v in variants(spec["segmenters"], spec["paragraph_breaks"]).items() if k != primary}
+
+
+SENSITIVITY = sensitivity_variants()
+
+
+def primary_variant():
+    return {"segmenter": config["lengths"]["segmenter"], "paragraph_breaks": config["lengths"]["paragraph_breaks"]}
+
+
+def variant_fits(wildcards):
+    return expand("results/{corpus}/sensitivity/{variant}/fits.parquet", corpus=wildcards.corpus, variant=list(SENSITIVITY))
+
+
+def token_shards(wildcards):
+    return expand("results/{corpus}/tokens/{shard}.parquet", corpus=wildcards.corpus, shard=shard_names(wildcards.corpus))

@@ -40,3 +40,27 @@ rule lengths_merge:
         "../../envs/extract.yaml"
     script:
         "../scripts/lengths_merge.py"
+
+
+# A sensitivity variant: the same documents and tokens, segmented another way. One job
+# per (corpus, variant); it reuses the tokenize jobs' output.
+rule lengths_variant:
+    input:
+        documents="results/{corpus}/documents.parquet",
+        tokens=token_shards,
+    output:
+        doc_lengths="results/{corpus}/sensitivity/{variant}/doc_lengths.parquet",
+    params:
+        variant=lambda wildcards: SENSITIVITY[wildcards.variant],
+        shards=lambda wildcards: [[i, corpus_spec(wildcards.corpus)["shards"]] for i in range(corpus_spec(wildcards.corpus)["shards"])],
+    log:
+        "logs/{corpus}/sensitivity/{variant}/lengths.log",
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=30,
+    retries: 1
+    conda:
+        "../../envs/extract.yaml"
+    script:
+        "../scripts/lengths_variant.py"

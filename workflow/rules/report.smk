@@ -1,6 +1,8 @@
 rule report_figures:
     input:
         doc_lengths="results/{corpus}/doc_lengths.parquet",
+        documents="results/{corpus}/documents.parquet",
+        fits="results/{corpus}/fit/fits.parquet",
     output:
         scatter=report(
             "results/{corpus}/figures/scatter.png",
@@ -22,6 +24,7 @@ rule report_figures:
         ),
     params:
         units=config["fit"]["units"],
+        color_by=config["report"]["color_by"],
     log:
         "logs/{corpus}/report_figures.log",
     threads: 1
@@ -38,12 +41,16 @@ rule report_summary:
     input:
         fits=expand("results/{corpus}/fit/fits.parquet", corpus=CORPORA),
         summaries=expand("results/{corpus}/fit/summary.parquet", corpus=CORPORA),
+        sensitivity=expand("results/{corpus}/fit/sensitivity.parquet", corpus=CORPORA),
         quality=expand("results/{corpus}/corpus_quality.json", corpus=CORPORA),
         doc_lengths=expand("results/{corpus}/doc_lengths.parquet", corpus=CORPORA),
     output:
         markdown=report("results/report/summary.md", caption="../report/summary.rst", category="Summary"),
         quality=report(
             "results/report/quality.csv", caption="../report/quality.rst", category="Data"
+        ),
+        sensitivity=report(
+            "results/report/sensitivity.png", caption="../report/sensitivity.rst", category="Summary"
         ),
     log:
         "logs/report_summary.log",

@@ -1,7 +1,14 @@
-"""Figures and the Markdown summary of the S = a·L^b fits."""
+"""Figures and the Markdown summary of the S = a·L^b fits.
+
+Everything here reads tables the fit jobs wrote (fits.parquet, summary.parquet,
+sensitivity.parquet) and the measured lengths; nothing is refitted. Every log axis has
+tick labels, and points are coloured by a document column (the year of a speech) when
+the corpus has one, so a confound between eras is visible at a glance.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable
 
 import matplotlib
@@ -11,29 +18,50 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import statsmodels.api as sm  # noqa: E402
+
+from scalelaw.fitting.result import expand_group  # noqa: E402
+from scalelaw.fitting.sentence_length import PRIMARY_ESTIMATOR, usable_documents  # noqa: E402
 
 UNIT_LABEL = {"words": "words", "tokens": "tokens", "chars": "characters"}
-
-
-def usable(docs: pd.DataFrame, unit: str) -> pd.DataFrame:
-    ok = (docs["status"] == "ok") & (docs[f"L_{unit}"] > 0) & (docs[f"S_{unit}_mean"] > 0)
-    return docs.loc[ok]
-
-
-def _log_fit(docs: pd.DataFrame, unit: str):
-    data = usable(docs, unit)
-    x = np.log(data[f"L_{unit}"].to_numpy(float))
-    y = np.log(data[f"S_{unit}_mean"].to_numpy(float))
-    model = sm.OLS(y, sm.add_constant(x)).fit(cov_type="HC3")
-    return data, x, y, model
-
-
 MIN_DOCS_TO_DRAW = 3
 
 
-def _too_few(ax, docs: pd.DataFrame, unit: str) -> bool:
-    n = len(usable(docs, unit))
+def _plain(value: float) -> str:
+    """A tick label: 20, 300, 4k, 20k."""
+    return f"{value / 1000:g}k" if value >= 10_000 or (value >= 1000 and value % 1000 == 0 and value > 1000) else f"{value:g}"
+
+
+def _log_axis(axis) -> None:
+    """Log scale with plain-number labels on every log axis: all minor ticks labelled when
+    the axis spans under a decade, those at 2 and 5 up to two decades, none above (the
+    decades then carry enough labels)."""
+    def minor(value, _pos):
+        low, high = sorted(axis.get_view_interval())
+        span = np.log10(high / low) if low > 0 else np.inf
+        lead = round(value / 10 ** np.floor(np.log10(value) + 1e-9))
+        if span < 1 or (span < 2 and lead in (2, 5)):
+            return _plain(value)
+        return ""
+
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _plain(v)))
+    axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(minor))
+
+
+def primary_line(fits: pd.DataFrame, unit: str) -> dict[str, Any] | None:
+    """a, b and b's interval of the primary estimator in ``unit``, read from the fits table."""
+    if fits.empty:
+        return None
+    wide = expand_group(fits)
+    sel = wide[(wide["analysis"] == "sentence_length") & (wide["estimator"] == PRIMARY_ESTIMATOR)
+               & (wide["unit"] == unit)].set_index("parameter")
+    if not {"a", "b"} <= set(sel.index):
+        return None
+    return {"a": sel.loc["a", "estimate"], "b": sel.loc["b", "estimate"],
+            "b_low": sel.loc["b", "ci_low"], "b_high": sel.loc["b", "ci_high"],
+            "a_low": sel.loc["a", "ci_low"], "a_high": sel.loc["a", "ci_high"]}
+
+
+def _too_few(ax, n: int) -> bool:
     if n >= MIN_DOCS_TO_DRAW:
         return False
     ax.text(0.5, 0.5, f"{n} usable documents: too few to fit", ha="center", va="center", transform=ax.transAxes)
@@ -48,26 +76,41 @@ def _binned_medians(x: np.ndarray, y: np.ndarray, bins: int = 12) -> tuple[np.nd
     return np.array([np.median(x[g]) for g in groups]), np.array([np.median(y[g]) for g in groups])
 
 
-def scatter_figure(docs: pd.DataFrame, units: Iterable[str], corpus: str) -> plt.Figure:
+def _colour_values(data: pd.DataFrame, color_by: str | None):
+    if not color_by or color_by not in data.columns:
+        return None
+    values = pd.to_numeric(data[color_by], errors="coerce")
+    return values.to_numpy(float) if values.notna().any() else None
+
+
+def scatter_figure(docs: pd.DataFrame, fits: pd.DataFrame, units: Iterable[str], corpus: str,
+                   color_by: str | None = None) -> plt.Figure:
+    """S against L per unit, the fitted line from the fits table, coloured by ``color_by``."""
     units = list(units)
-    fig, axes = plt.subplots(1, len(units), figsize=(5.2 * len(units), 4.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(units), figsize=(5.6 * len(units), 4.6), squeeze=False)
     for ax, unit in zip(axes[0], units):
-        if _too_few(ax, docs, unit):
+        data, _ = usable_documents(docs, unit, corpus=corpus)
+        if _too_few(ax, len(data)):
             continue
-        data, x, y, model = _log_fit(docs, unit)
-        ax.scatter(np.exp(x), np.exp(y), s=10, alpha=0.45, color="tab:blue", label=f"documents (n={len(x)})")
-        bx, by = _binned_medians(x, y)
+        L = data[f"L_{unit}"].to_numpy(float)
+        S = data[f"S_{unit}_mean"].to_numpy(float)
+        colours = _colour_values(data, color_by)
+        if colours is not None:
+            points = ax.scatter(L, S, s=12, alpha=0.75, c=colours, cmap="viridis", label=f"documents (n={len(L)})")
+            fig.colorbar(points, ax=ax, label=color_by)
+        else:
+            ax.scatter(L, S, s=10, alpha=0.45, color="tab:blue", label=f"documents (n={len(L)})")
+        bx, by = _binned_medians(np.log(L), np.log(S))
         ax.plot(np.exp(bx), np.exp(by), "o", color="black", ms=4, label="binned medians (display only)")
-        grid = np.linspace(x.min(), x.max(), 100)
-        pred = model.get_prediction(sm.add_constant(grid)).summary_frame(alpha=0.05)
-        a, b = np.exp(model.params[0]), model.params[1]
-        ax.plot(np.exp(grid), np.exp(pred["mean"]), color="tab:red", label=f"S = {a:.3g}·L^{b:.3f} (OLS, logs)")
-        ax.fill_between(np.exp(grid), np.exp(pred["mean_ci_lower"]), np.exp(pred["mean_ci_upper"]),
-                        color="tab:red", alpha=0.2, label="95% band (HC3)")
+        line = primary_line(fits, unit)
+        if line is not None:
+            grid = np.geomspace(L.min(), L.max(), 100)
+            ax.plot(grid, line["a"] * grid ** line["b"], color="tab:red",
+                    label=f"S = {line['a']:.3g}·L^{line['b']:.3f} [{line['b_low']:.3f}, {line['b_high']:.3f}] (OLS, logs)")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        _log_axis(ax.xaxis)
+        _log_axis(ax.yaxis)
         ax.set_xlabel(f"document length L ({UNIT_LABEL[unit]})")
         ax.set_ylabel(f"mean sentence length S ({UNIT_LABEL[unit]})")
         ax.set_title(f"{corpus}: S against L in {UNIT_LABEL[unit]}")
@@ -76,17 +119,28 @@ def scatter_figure(docs: pd.DataFrame, units: Iterable[str], corpus: str) -> plt
     return fig
 
 
-def residual_figure(docs: pd.DataFrame, units: Iterable[str], corpus: str) -> plt.Figure:
+def residual_figure(docs: pd.DataFrame, fits: pd.DataFrame, units: Iterable[str], corpus: str,
+                    color_by: str | None = None) -> plt.Figure:
+    """log S minus the fitted line (from the fits table) against L."""
     units = list(units)
-    fig, axes = plt.subplots(1, len(units), figsize=(5.2 * len(units), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(units), figsize=(5.6 * len(units), 4.0), squeeze=False)
     for ax, unit in zip(axes[0], units):
-        if _too_few(ax, docs, unit):
+        data, _ = usable_documents(docs, unit, corpus=corpus)
+        line = primary_line(fits, unit)
+        if _too_few(ax, len(data) if line is not None else 0):
             continue
-        _, x, _, model = _log_fit(docs, unit)
-        ax.scatter(x / np.log(10), model.resid, s=10, alpha=0.5)
+        L = data[f"L_{unit}"].to_numpy(float)
+        resid = np.log(data[f"S_{unit}_mean"].to_numpy(float)) - np.log(line["a"]) - line["b"] * np.log(L)
+        colours = _colour_values(data, color_by)
+        points = ax.scatter(L, resid, s=10, alpha=0.6, c=colours if colours is not None else "tab:blue",
+                            cmap="viridis" if colours is not None else None)
+        if colours is not None:
+            fig.colorbar(points, ax=ax, label=color_by)
         ax.axhline(0, color="black", lw=0.8)
-        ax.set_xlabel(f"log10 L ({UNIT_LABEL[unit]})")
-        ax.set_ylabel("residual of log S (OLS)")
+        ax.set_xscale("log")
+        _log_axis(ax.xaxis)
+        ax.set_xlabel(f"document length L ({UNIT_LABEL[unit]})")
+        ax.set_ylabel("residual of log S (OLS line)")
         ax.set_title(f"{corpus}: residuals, {UNIT_LABEL[unit]}")
     fig.tight_layout()
     return fig
@@ -96,17 +150,49 @@ def distribution_figure(docs: pd.DataFrame, units: Iterable[str], corpus: str) -
     units = list(units)
     fig, axes = plt.subplots(2, len(units), figsize=(5.2 * len(units), 6.4), squeeze=False)
     for col, unit in enumerate(units):
-        data = usable(docs, unit)
+        data, _ = usable_documents(docs, unit, corpus=corpus)
         for row, (column, label) in enumerate(
             [(f"L_{unit}", "document length L"), (f"S_{unit}_mean", "mean sentence length S")]
         ):
-            values = data[column].to_numpy(float)
             ax = axes[row][col]
-            ax.hist(np.log10(values), bins=30, color="tab:gray")
-            ax.set_xlabel(f"log10 {label} ({UNIT_LABEL[unit]})")
+            values = data[column].to_numpy(float)
+            if len(values):
+                ax.hist(values, bins=np.geomspace(values.min(), values.max() * 1.0001, 31), color="tab:gray")
+            ax.set_xscale("log")
+            _log_axis(ax.xaxis)
+            ax.set_xlabel(f"{label} ({UNIT_LABEL[unit]})")
             ax.set_ylabel("documents")
     fig.suptitle(f"{corpus}: distributions of L and S")
     fig.tight_layout()
+    return fig
+
+
+def sensitivity_figure(table: pd.DataFrame) -> plt.Figure:
+    """b with its interval per sensitivity variant (and b_null), one panel per (corpus, unit)."""
+    keys = list(table.groupby(["corpus", "unit"], sort=False).groups) if len(table) else []
+    fig, axes = plt.subplots(1, max(len(keys), 1), figsize=(5.2 * max(len(keys), 1), 3.8), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        sel = table[(table["corpus"] == key[0]) & (table["unit"] == key[1])].reset_index(drop=True)
+        y = np.arange(len(sel))
+        fitted = sel["b"].notna().to_numpy()
+        err = np.vstack([sel["b"] - sel["ci_low"], sel["ci_high"] - sel["b"]])
+        ax.errorbar(sel["b"][fitted], y[fitted], xerr=err[:, fitted], fmt="o", color="tab:red", label="b (95% CI)")
+        ax.plot(sel["b_null"][fitted], y[fitted], "x", color="tab:gray", label="b_null (document null)")
+        ax.axvline(0, color="black", lw=0.8)
+        labels = [f"{r.segmenter}, {'breaks' if r.paragraph_breaks else 'no breaks'}{' *' if r.primary else ''}\n"
+                  f"{r.conclusion}" for r in sel.itertuples(index=False)]
+        ax.set_yticks(y, labels, fontsize=7)
+        ax.set_ylim(-0.6, len(sel) - 0.4)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
+        ax.set_xlabel("b")
+        ax.set_title(f"{key[0]}, {UNIT_LABEL.get(key[1], key[1])} (* = primary)", fontsize=9)
+    if keys:
+        handles, names = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8)
+    if not keys:
+        axes[0][0].text(0.5, 0.5, "no sensitivity variants", ha="center", va="center")
+        axes[0][0].set_axis_off()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
@@ -120,6 +206,8 @@ def save(fig: plt.Figure, path: str) -> None:
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "–"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
     if isinstance(value, (int, np.integer)):
         return f"{value:,}"
     return f"{value:.{digits}g}"
@@ -133,29 +221,51 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
-def summary_markdown(summaries: pd.DataFrame, quality: list[dict[str, Any]], fits: pd.DataFrame) -> str:
-    """The report: the answer first, then the estimators side by side, then data quality."""
+RESULTS_COLUMNS = ["corpus", "unit", "n", "b", "ci_low", "ci_high", "b_null", "b_minus_null",
+                   "b_minus_null_low", "b_minus_null_high", "conclusion", "robust"]
+
+
+def results_table(summaries: pd.DataFrame) -> str:
+    """The results table (the README's copy must equal it; tests/test_report.py checks)."""
+    cols = [c for c in RESULTS_COLUMNS if c in summaries.columns]
+    return markdown_table(summaries[cols])
+
+
+def summary_markdown(summaries: pd.DataFrame, quality: list[dict[str, Any]], fits: pd.DataFrame,
+                     sensitivity: pd.DataFrame) -> str:
+    """The report: the conclusion first, then its robustness, the estimators, data quality."""
     parts = ["# Sentence length against document length: S = a·L^b", ""]
-    parts.append("## Do longer documents have longer sentences?")
-    parts.append("")
+    parts += ["## Do longer documents have longer sentences?", ""]
     for row in summaries.itertuples(index=False):
-        parts.append(f"- **{row.corpus}**, lengths in {row.unit}: {row.verdict}")
-    parts.append("")
-    parts.append("## Estimates of b by estimator")
-    parts.append("")
-    b_rows = fits[(fits["parameter"] == "b") & (fits["law"] == "power")]
-    cols = [c for c in ["corpus", "unit", "estimator", "estimate", "se", "se_type", "ci_low", "ci_high",
-                        "ci_method", "n", "decades_x", "pseudo_r2", "r2_scale"] if c in b_rows.columns]
-    parts.append(markdown_table(b_rows[cols]))
-    parts.append("")
-    parts.append("## Summary: null model and alternative laws")
-    parts.append("")
-    parts.append(markdown_table(summaries))
-    parts.append("")
-    parts.append("## Data quality")
-    parts.append("")
-    parts.append(markdown_table(pd.DataFrame(quality)))
-    parts.append("")
+        robust = getattr(row, "robust", None)
+        tail = "" if robust is None or (isinstance(robust, float) and np.isnan(robust)) else (
+            " (robust: every segmentation variant agrees)" if robust else
+            " (not robust: the segmentation variants disagree, see below)")
+        parts.append(f"- **{row.corpus}**, lengths in {row.unit}: {row.statement}{tail}")
+    parts += ["", "## Results", "", results_table(summaries), ""]
+    parts += ["## Sensitivity to segmentation", "",
+              "b (OLS on logs) and its conclusion for every segmenter and paragraph-break setting; "
+              "see `results/report/sensitivity.png`.", ""]
+    if len(sensitivity):
+        parts.append(markdown_table(sensitivity))
+    else:
+        parts.append("Sensitivity variants are off (`sensitivity.enabled: false`).")
+    parts += ["", "## Estimates of b by estimator", ""]
+    if len(fits):
+        wide = expand_group(fits)
+        b_rows = wide[(wide["analysis"] == "sentence_length") & (wide["parameter"] == "b")].copy()
+        d_rows = wide[(wide["analysis"] == "null_document") & (wide["parameter"] == "b_minus_null")]
+        b_rows["conclusion"] = [
+            json.loads(d_rows[(d_rows["corpus"] == r.corpus) & (d_rows["unit"] == r.unit)
+                              & (d_rows["estimator"] == r.estimator)]["diagnostics"].iloc[0])["conclusion"]
+            for r in b_rows.itertuples()
+        ]
+        cols = ["corpus", "unit", "estimator", "estimate", "se", "se_type", "ci_low", "ci_high", "ci_method",
+                "n", "n_failed_resamples", "converged", "conclusion"]
+        parts.append(markdown_table(b_rows[cols]))
+    else:
+        parts.append("No fits (see the conclusion above for why).")
+    parts += ["", "## Data quality", "", markdown_table(pd.DataFrame(quality)), ""]
     return "\n".join(parts)
 
 
@@ -177,3 +287,35 @@ def quality_row(corpus_quality: dict[str, Any], doc_lengths: pd.DataFrame) -> di
         # the documents a reader would want to open; a long list is cut, its length is above
         "excluded_long_sentence_ids": " ".join(long_docs[:20]) + (" ..." if len(long_docs) > 20 else ""),
     }
+
+
+README_BEGIN = "<!-- results table: generated from results/report/summary.md by `make readme`; do not edit -->"
+README_END = "<!-- end of results table -->"
+
+
+def results_block(summary_md: str) -> str:
+    """The "## Results" table of a summary.md (what the README shows)."""
+    lines = summary_md.splitlines()
+    try:
+        start = lines.index("## Results") + 2
+    except ValueError:
+        raise ValueError("summary.md has no '## Results' section") from None
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return "\n".join(lines[start:end])
+
+
+def update_readme(readme: str, summary_md: str) -> str:
+    """The README with its results table replaced by the one in ``summary_md``."""
+    if README_BEGIN not in readme or README_END not in readme:
+        raise ValueError("README.md lacks the results-table markers")
+    head, rest = readme.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_BEGIN}\n{results_block(summary_md)}\n{README_END}{tail}"
+
+
+if __name__ == "__main__":  # make readme: python -m scalelaw.report results/report/summary.md README.md
+    import sys
+    from pathlib import Path
+
+    summary_path, readme_path = map(Path, sys.argv[1:3])
+    readme_path.write_text(update_readme(readme_path.read_text(), summary_path.read_text()))

@@ -241,18 +241,11 @@ SIZE_COLUMNS = ("n_params_total", "n_params_nonembedding")
 
 
 def size_laws() -> dict[str, Any]:
-    """The laws of loss against size: ``fit.LAWS`` forms, with alpha > 0 for E + A N^-alpha
-    (fitted through its logarithm), so a loss that does not fall with N is not turned
-    into a growing curve."""
-    import dataclasses
+    """The laws of loss against size (``scalelaw.fitting.over_models.size_law``): E + A N^-alpha
+    keeps alpha > 0, so a loss that does not fall with N is not turned into a growing curve."""
+    from scalelaw.fitting.over_models import size_law
 
-    from scalelaw import fit
-
-    return {
-        "power": fit.LAWS["power"],
-        "saturating_power": dataclasses.replace(fit.LAWS["saturating_power"],
-                                                positive=(True, True, True)),
-    }
+    return {name: size_law(name) for name in ("power", "saturating_power")}
 
 
 def loss_vs_size(
@@ -266,144 +259,58 @@ def loss_vs_size(
     seed: int = 0,
     confidence_level: float = 0.95,
 ) -> pd.DataFrame:
-    """Fit loss against parameter count for every (law, convention); one row per parameter.
+    """Loss against parameter count for every (law, convention): the FitResult long table
+    (``scalelaw.fitting.over_models.law_over_models``: per-model means, bootstrap over
+    models with prompts within, AICc with n = models, leave-largest-out error on the
+    fit's log scale) with its group labels and the columns the sweep report reads
+    (convention, delta_aicc, identified, holdout_rel_error, warning)."""
+    from scalelaw.fitting import results_frame
+    from scalelaw.fitting.laws import compare
+    from scalelaw.fitting.over_models import law_over_models
 
-    ``losses``: one row per (model, prompt) with ``metric``; ``facts``: one row per model
-    with the parameter counts. Only prompts every model scored are used. The fit is on
-    the per-prompt points (x = the model's N), with a Huber loss on log loss
-    (``scalelaw.fit.fit_law``); intervals are percentile bootstrap over prompts (all
-    models' losses of a prompt move together). AICc and delta_aicc compare the laws on
-    the same points and scale. ``warning`` says when the number of distinct sizes is too
-    small to identify a law (a k-parameter law needs more than k sizes to be tested at
-    all) and when the models' tokenizers differ (nats per token are then not
-    comparable; use ``metric="loss_bits_per_byte"``).
-    """
-    import dataclasses
-
-    from scalelaw import fit
-
-    law_forms = size_laws()
-    facts = facts.drop_duplicates("model").set_index("model")
-    wide = losses.pivot_table(index=["prompt_tokens", "seed", "prompt_id"], columns="model",
-                              values=metric, aggfunc="mean")
-    models = [m for m in wide.columns if m in facts.index]
-    wide = wide[models].dropna()
+    fits = []
     base_warn = []
-    if "vocab_size" in facts and facts.loc[models, "vocab_size"].nunique() > 1 \
-            and metric == "loss_nats_per_token":
-        base_warn.append("models use different vocabularies: nats per token are not "
-                         "comparable across them (consider loss_bits_per_byte)")
-    rows: list[dict[str, Any]] = []
-    rng = np.random.default_rng(int(seed))
-    boot_idx = [rng.integers(0, len(wide), len(wide)) for _ in range(int(n_boot))] if len(wide) else []
+    known = facts.drop_duplicates("model").set_index("model")
+    if "vocab_size" in known and known["vocab_size"].nunique() > 1 and metric == "loss_nats_per_token":
+        base_warn.append("models use different vocabularies: nats per token are not comparable across them "
+                         "(consider loss_bits_per_byte)")
     for conv in conventions:
-        sizes = facts.loc[models, conv].astype(float)
-        n_sizes = int(sizes.nunique())
-        x = np.repeat(sizes.to_numpy()[None, :], len(wide), axis=0)
-        y = wide.to_numpy(dtype=float)
-        fits = {}
+        per_conv = []
         for law in laws:
-            form = law_forms[law]
-            k = form.k
-            warn = list(base_warn)
-            if n_sizes < 2:
-                warn.append(f"{n_sizes} model size: no fit")
-            elif n_sizes < k:
-                warn.append(f"only {n_sizes} model sizes for a {k}-parameter law: "
-                            "parameters not identified (estimates are arbitrary; need at "
-                            f"least {k} sizes, and more than {k} to test the form)")
-            elif n_sizes == k:
-                warn.append(f"{n_sizes} model sizes for a {k}-parameter law: exactly "
-                            "determined by the per-model means; the form is not tested")
-            elif n_sizes - k < 3:
-                warn.append(f"{n_sizes} model sizes for a {k}-parameter law: "
-                            f"{n_sizes - k} degree(s) of freedom across sizes; treat the "
-                            "fit as indicative")
-            row0 = {"law": law, "formula": form.formula, "convention": conv,
-                    "metric": metric, "n_models": len(models), "n_sizes": n_sizes,
-                    "n_prompts": len(wide), "n_points": int(y.size),
-                    "identified": bool(n_sizes >= k), "form_tested": bool(n_sizes > k),
-                    "models": json.dumps(models), "sizes": json.dumps(sizes.astype(int).tolist())}
-            if n_sizes < 2 or len(wide) == 0:
-                rows.append({**row0, "parameter": None, "warning": "; ".join(warn)})
-                continue
-            try:
-                f = fit.fit_law(x.ravel(), y.ravel(), form, loss="huber")
-            except Exception as err:
-                rows.append({**row0, "parameter": None,
-                             "warning": "; ".join(warn + [f"fit failed: {err}"])})
-                continue
-            fits[law] = f
-            at_bound = [p for p, pos in zip(f.params, form.positive)
-                        if pos and abs(f.params[p]) < 1e-8]
-            if at_bound:
-                warn.append(f"{', '.join(at_bound)} at the bound 0: the law degenerates "
-                            "(loss does not fall with size in these data)")
-            boots = []
-            # resamples start from the estimate (one start, not the grid): fast, and the
-            # same optimum basin; skipped when the estimate sits at a bound (degenerate)
-            start = np.array(list(f.params.values()))
-            boot_form = dataclasses.replace(form, starts=lambda _x, _y: [start])
-            for idx in ([] if at_bound else boot_idx):
-                try:
-                    bf = fit.fit_law(x[idx].ravel(), y[idx].ravel(), boot_form, loss="huber",
-                                     f_scale=f.f_scale)
-                    boots.append(list(bf.params.values()))
-                except Exception:
-                    continue
-            boots = np.asarray(boots, dtype=float)
-            tail = 50 * (1 - confidence_level)
-            extra = _leave_largest_out(sizes, wide, form) if n_sizes - 1 >= k else {}
-            for j, (pname, est) in enumerate(f.params.items()):
-                lo = hi = np.nan
-                if len(boots) >= 20:
-                    lo, hi = np.nanpercentile(boots[:, j], [tail, 100 - tail])
-                rows.append({**row0, "parameter": pname, "estimate": est, "se": f.se[pname],
-                             "ci_low": lo, "ci_high": hi,
-                             "ci_method": (f"percentile bootstrap over prompts ({len(boots)} resamples)"
-                                           if not at_bound else "none: estimate at a bound"),
-                             "loglik": f.loglik, "aicc": f.aicc, "k": f.k, "r2_log": f.r2,
-                             "f_scale": f.f_scale, "converged": f.converged,
-                             **extra, "warning": "; ".join(warn)})
-        if fits:  # AICc comparison on the same points
-            best = min((v.aicc for v in fits.values() if np.isfinite(v.aicc)), default=np.nan)
-            for r in rows:
-                if r["convention"] == conv and r.get("law") in fits:
-                    r["delta_aicc"] = fits[r["law"]].aicc - best
-    out = pd.DataFrame(rows)
-    # Kaplan's form L = (N_c / N)^alpha_N from the power law's a, b
-    if len(out):
-        out["alpha_N"] = np.nan
-        for conv in conventions:
-            sel = (out["law"] == "power") & (out["convention"] == conv)
-            b = out.loc[sel & (out["parameter"] == "b"), "estimate"]
-            if len(b) and np.isfinite(b.iloc[0]):
-                out.loc[sel, "alpha_N"] = -float(b.iloc[0])
+            f = law_over_models(losses, facts, law, size_column=conv, metric=metric, n_resamples=max(int(n_boot), 1),
+                                confidence_level=confidence_level, seed=seed, group={"convention": conv})
+            f.warnings = base_warn + f.warnings
+            per_conv.append(f)
+        compare([f for f in per_conv if np.isfinite(f.aicc)])
+        fits.extend(per_conv)
+    out = results_frame(fits)
+    diag = [json.loads(d) for d in out["diagnostics"]]
+    out["convention"] = [json.loads(g)["convention"] for g in out["group"]]
+    out["n_models"] = out["n"]
+    for key in ("delta_aicc", "identified", "holdout_rel_error", "holdout_log_error", "n_sizes", "n_prompts"):
+        out[key] = [d.get(key, np.nan) for d in diag]
+    out["warning"] = ["; ".join(json.loads(w)) for w in out["warnings"]]
+    out["alpha_N"] = np.where(out["law"] == "power", -out["estimate"].where(out["parameter"] == "b")
+                              .groupby([out["law"], out["convention"]]).transform("max"), np.nan)
     return out
 
 
 def _leave_largest_out(sizes: pd.Series, wide: pd.DataFrame, law) -> dict[str, float]:
-    """Fit without the largest model; relative error of its predicted mean loss."""
-    from scalelaw import fit
+    """Fit per-model means without the largest model; its prediction against its mean loss
+    on the fit's log scale (``scalelaw.fitting.over_models``)."""
+    from scalelaw.fitting.over_models import _leave_largest_out as holdout
 
-    largest = sizes.idxmax()
-    keep = [m for m in wide.columns if m != largest]
-    x = np.repeat(sizes[keep].to_numpy()[None, :], len(wide), axis=0).ravel()
-    try:
-        f = fit.fit_law(x, wide[keep].to_numpy(float).ravel(), law, loss="huber")
-    except Exception:
-        return {}
-    pred = float(f.predict([float(sizes[largest])])[0])
-    actual = float(wide[largest].mean())
-    return {"holdout_model": largest, "holdout_predicted": pred, "holdout_actual": actual,
-            "holdout_rel_error": (pred - actual) / actual}
+    models = list(wide.columns)
+    return holdout(law, sizes[models].to_numpy(float), wide.mean(axis=0).to_numpy(float), models)
 
 
 def model_means(losses: pd.DataFrame, facts: pd.DataFrame,
                 metric: str = "loss_nats_per_token") -> pd.DataFrame:
-    """Mean loss per model (over the prompts all models scored), with sizes (figure)."""
-    wide = losses.pivot_table(index=["prompt_tokens", "seed", "prompt_id"], columns="model",
-                              values=metric, aggfunc="mean").dropna()
+    """Mean loss per model (over the prompts all models scored), with sizes: the points the
+    law over models is fitted to (and the figure draws)."""
+    from scalelaw.fitting.over_models import model_means_table
+
+    wide, _ = model_means_table(losses, metric)
     out = wide.agg(["mean", "sem"]).T.reset_index().rename(
         columns={"mean": f"{metric}_mean", "sem": f"{metric}_sem"})
     out["n_prompts"] = len(wide)

@@ -1,0 +1,23 @@
+from scalelaw import io, logs
+from scalelaw.fitting import sentence_length as SL
+from scalelaw.fitting import sensitivity
+
+log = logs.to_file(snakemake.log[0])
+name = snakemake.wildcards.corpus
+units = snakemake.params.units
+parts = []
+for path in [snakemake.input.fits, *snakemake.input.variants]:
+    record = io.read_provenance(path)
+    fits = io.read_parquet(path)
+    not_fitted = record.get("not_fitted") or {}
+    if len(fits):
+        parts.append(SL.summary(fits))
+    for unit, reason in not_fitted.items():
+        parts.append(SL.not_fitted_summary(name, [unit], record["n_usable"], reason, record["variant"]))
+primary = parts[0]
+variants = sensitivity.variant_table(parts)
+summary = sensitivity.with_robustness(primary, variants)
+log.info("corpus %s:\n%s", name, summary.to_string())
+record = io.provenance("fit_summary", corpus=name, variants=len(parts))
+io.write_parquet(summary, snakemake.output.summary, record)
+io.write_parquet(variants, snakemake.output.sensitivity, record)
