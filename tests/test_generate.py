@@ -556,3 +556,32 @@ def test_loss_vs_size_recovers_law_and_warns():
     assert not two.loc[two["law"] == "saturating_power", "identified"].any()
     assert two.loc[two["law"] == "saturating_power", "warning"].str.contains("not identified").all()
     assert two.loc[two["law"] == "power", "warning"].str.contains("exactly determined").all()
+
+
+def test_default_and_large_configs_plan_the_measured_experiment():
+    """config.yaml's sweep and config/generate-large.yaml on top of it (as --configfile
+    merges it) are valid and plan what the README promises."""
+    from pathlib import Path
+
+    import yaml
+    from snakemake.utils import update_config, validate
+
+    from scalelaw.sweep_plan import plan_sweep
+
+    root = Path(__file__).resolve().parents[1]
+    schema = str(root / "workflow/schemas/config.schema.yaml")
+    config = yaml.safe_load((root / "config/config.yaml").read_text())
+    validate(config, schema)
+    default = plan_sweep(config)
+    assert len(default.prompt_tokens) >= 4
+    assert max(default.prompt_tokens) / min(default.prompt_tokens) >= 10  # a decade at least
+    formats = {d["prompt_format"] for d in default.decoding.values()}
+    assert formats == {"raw", "chat"}
+    assert [d["max_length"] for d in default.decoding.values() if d["max_length"]] == [100]
+    assert default.settings["continuation_tokens"] >= max(default.max_new_tokens)
+    large = yaml.safe_load((root / "config/config.yaml").read_text())
+    update_config(large, yaml.safe_load((root / "config/generate-large.yaml").read_text()))
+    validate(large, schema)
+    big = plan_sweep(large)
+    assert len(big.cell_files()) > 5 * len(default.cell_files())
+    assert big.models.keys() == default.models.keys()

@@ -66,6 +66,10 @@ class SweepPlan:
                 for p, s in itertools.product(self.prompt_tokens, self.seeds)]
 
     def loss_files(self) -> list[str]:
+        """Per-prompt losses feed loss against model size, which needs two models or more;
+        with one model none are computed."""
+        if len(self.models) < 2:
+            return []
         return [self.path(LOSS_PATH.format(gen_model=m, prompt_tokens=p, seed=s))
                 for m, p, s in itertools.product(self.models, self.prompt_tokens, self.seeds)]
 

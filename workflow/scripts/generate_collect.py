@@ -10,7 +10,9 @@ log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 gen = io.read_parquet(list(snakemake.input.cells))
 prompts = io.read_parquet(list(snakemake.input.prompts))
-losses = io.read_parquet(list(snakemake.input.losses))
+# one model: no losses (loss against size needs two), an empty table of the same columns
+losses = io.read_parquet(list(snakemake.input.losses)) if snakemake.input.losses else \
+    pd.DataFrame(columns=generate.LOSS_COLUMNS)
 facts = pd.DataFrame([
     {k: v for k, v in models.read_facts(Path(d) / "model.json").items() if k != "spec"}
     for d in snakemake.input.models
