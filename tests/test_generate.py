@@ -585,3 +585,17 @@ def test_default_and_large_configs_plan_the_measured_experiment():
     big = plan_sweep(large)
     assert len(big.cell_files()) > 5 * len(default.cell_files())
     assert big.models.keys() == default.models.keys()
+
+
+def test_gpu_batch_sized_to_memory(loaded):
+    """batch_size: auto on a GPU: KV cache plus logits per row against free memory;
+    on CPU the fixed default."""
+    cfg = loaded["tiny-b"].model.config  # llama: 2 layers, 2 KV heads of 32 / 4 = 8 dims
+    assert M.kv_cache_bytes_per_token(cfg, 2) == 2 * 2 * 2 * 8 * 2
+    per_row = 64 * 1000 + 50_000 * 6
+    assert M.batch_size_for_memory(10 * per_row, kv_bytes_per_token=64, tokens_per_row=1000,
+                                   vocab_size=50_000, dtype_bytes=2) == 5
+    assert M.batch_size_for_memory(10, kv_bytes_per_token=64, tokens_per_row=1000,
+                                   vocab_size=50_000, dtype_bytes=2) == 1
+    assert M.generation_batch_size(loaded["tiny-b"], "auto", 100) == 16  # CPU
+    assert M.generation_batch_size(loaded["tiny-b"], 7, 100) == 7
