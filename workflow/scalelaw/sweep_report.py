@@ -162,7 +162,9 @@ def _table(df: pd.DataFrame, cols: list[str], floatfmt: str = ".3g") -> str:
 def _setting(g: Mapping[str, Any]) -> str:
     parts = [str(g.get("prompt_format") or "raw")]
     if g.get("do_sample"):
-        parts.append(f"sampling T={g.get('temperature')}, top_p={g.get('top_p')}, top_k={g.get('top_k')}")
+        top_k = int(g["top_k"]) if g.get("top_k") not in (None, -1) else 0
+        parts.append(f"sampling T={g.get('temperature'):g}, top_p={g.get('top_p'):g}, "
+                     f"top_k={top_k or 'off'}")
     else:
         parts.append("greedy")
     parts.append(f"prompt + generation <= {g['max_length']}" if g.get("max_length")
@@ -185,7 +187,9 @@ def answer_sentences(fits: pd.DataFrame) -> list[str]:
         g, diag = json.loads(r.group), json.loads(r.diagnostics)
         warns = json.loads(r.warnings)
         head = (f"**{g['model']}, {g['decoding']}** ({_setting(g)}): "
-                f"{diag['n_events']} of {r.n} generations stopped by themselves")
+                f"{diag['n_events']} of {r.n} generations stopped by themselves"
+                + (f" ({diag['n_no_room']} more had no room under the total cap)"
+                   if diag.get("n_no_room") else ""))
         if not np.isfinite(r.estimate):
             out.append(f"{head}; the data cannot tell how the generated length depends on the "
                        f"prompt length ({'; '.join(warns)}).")
@@ -237,11 +241,14 @@ def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
             f"model stops first. {diag['n_at_total_cap']} of {n_room} generations with room were "
             f"stopped by that cap ({identity}), {diag['n_eos']} stopped by themselves, and "
             f"{diag['n_no_room']} prompts were too long to leave any room (transformers refuses "
-            f"such a call). The text the seed's pipeline prints (prompt included) grows with the "
-            f"prompt at {slope(ret)} and the new text alone changes by {slope(new)} (OLS on logs, "
-            f"HC3, ignoring censoring as the seed did). Both slopes are set by the cap and by "
-            f"counting the prompt in the output, not by the model: the seed's observation that "
-            f"longer input gives longer generated text is an artifact of its own cap."
+            f"such a call). The text the seed's pipeline prints (prompt included) changes by "
+            f"{slope(ret)} of the prompt and the new text alone by {slope(new)} (OLS on logs, "
+            f"HC3, ignoring censoring as the seed did). Under this cap the room for new text "
+            f"shrinks as the prompt grows ({g['max_length']} - prompt length), and the printed "
+            f"text contains the prompt, so both slopes measure the cap and the prompt more "
+            f"than the model. The seed's observation that longer "
+            f"input gives longer generated text is an artifact of its own cap; the "
+            f"censoring-aware answer for the same call is in the list above."
         )
     return out
 
