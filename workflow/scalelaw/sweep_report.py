@@ -35,7 +35,8 @@ def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> Non
     rng = np.random.default_rng(0)
     for ax, model in zip(axes[0], models):
         g = gen[gen["model"] == model]
-        for (dec, cap), d in g.groupby(["decoding", "max_new_tokens"]):
+        for (dec, cap), d_all in g.groupby(["decoding", "max_new_tokens"]):
+            d = d_all[d_all["n_steps"] > 0]  # rows with no room under a total cap: counted in the tables
             x = d["prompt_len_tokens"].to_numpy(float) * np.exp(rng.normal(0, 0.02, len(d)))
             ev = ~d["censored"].to_numpy(bool)
             ax.scatter(x[ev], d["n_steps"][ev], s=12, color=colors[dec], alpha=0.5)
@@ -51,9 +52,9 @@ def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> Non
                         yerr=err[:, ok.to_numpy()], color=colors[dec], lw=1.5, capsize=3,
                         marker="s", elinewidth=0.8,
                         label=f"{dec}, cap {cap}: KM median ({int(d['censored'].sum())}/{len(d)} capped)")
-            total = int(d["max_length"].iloc[0]) if "max_length" in d else -1
+            total = int(d_all["max_length"].iloc[0]) if "max_length" in d_all else -1
             if total > 0:  # a total cap: room left = max_length - prompt length
-                px = np.geomspace(max(d["prompt_len_tokens"].min(), 1), total - 1, 50)
+                px = np.geomspace(max(d_all["prompt_len_tokens"].min(), 1), total - 1, 50)
                 ax.plot(px, total - px, color=colors[dec], ls="--", lw=0.8,
                         label=f"{dec}: max_length {total} - prompt length")
             else:
