@@ -19,6 +19,8 @@ from generate_helpers import TEXT, build_tiny_model
 from scalelaw import generate as G
 from scalelaw import models as M
 from scalelaw import sweep_fit as SF
+from scalelaw.fitting import censored as C
+from scalelaw.fitting.result import FIT_COLUMNS, expand_group
 
 SIZES = [("tiny-a", "llama", 16, 1), ("tiny-b", "llama", 32, 2), ("tiny-c", "gpt2", 64, 2)]
 
@@ -212,22 +214,57 @@ def test_prompts_report_skipped(loaded):
 def test_decoding_settings():
     assert G.decoding_settings("greedy", {})["do_sample"] is False
     s = G.decoding_settings("t07", {"temperature": 0.7, "top_p": 0.9})
-    assert s == {"name": "t07", "do_sample": True, "temperature": 0.7, "top_p": 0.9, "top_k": 0}
+    assert s == {"name": "t07", "do_sample": True, "temperature": 0.7, "top_p": 0.9, "top_k": 0,
+                 "prompt_format": "raw", "instruction": None, "max_length": None}
+    chat = G.decoding_settings("c", {"prompt_format": "chat", "instruction": "Continue the text."})
+    assert chat["prompt_format"] == "chat" and chat["instruction"] == "Continue the text."
+    with pytest.raises(G.SweepError, match="prompt_format"):
+        G.decoding_settings("x", {"prompt_format": "plain"})
+    with pytest.raises(G.SweepError, match="max_length"):
+        G.decoding_settings("x", {"max_length": 1})
     with pytest.raises(G.SweepError, match="unknown"):
         G.decoding_settings("x", {"beams": 4})
     with pytest.raises(G.SweepError, match="do_sample false"):
         G.decoding_settings("x", {"do_sample": False, "temperature": 0.5})
 
 
+def _validated(section):
+    """A config with this generate section, defaults filled from the schema (as the
+    workflow's validate() does)."""
+    from pathlib import Path
+
+    from snakemake.utils import validate
+
+    config = {"use_corpora": ["t"], "corpora": {"t": {"source": "sotu"}},
+              "generate": {"enabled": True, "corpus": "t", **section}}
+    validate(config, str(Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml"))
+    return config
+
+
 def test_sweep_plan():
-    plan = G.sweep_plan({"enabled": True, "models": [{"name": "a", "path": "/a"}],
-                         "decoding": [{"name": "greedy"}, {"name": "s", "do_sample": True}],
-                         "prompt_tokens": [8, 16], "max_new_tokens": [4], "seeds": [0, 1]})
-    assert list(plan["models"]) == ["a"] and list(plan["decoding"]) == ["greedy", "s"]
+    from scalelaw.sweep_plan import plan_sweep
+
+    plan = plan_sweep(_validated({
+        "models": [{"name": "a", "path": "/a"}],
+        "decoding": [{"name": "greedy"}, {"name": "s", "do_sample": True},
+                     {"name": "seed", "do_sample": True, "top_k": 50, "max_length": 100}],
+        "prompt_tokens": [8, 16], "max_new_tokens": [4], "seeds": [0, 1]}))
+    assert list(plan.models) == ["a"] and list(plan.decoding) == ["greedy", "s", "seed"]
+    assert plan.decoding["seed"]["max_length"] == 100 and plan.decoding["s"]["max_length"] is None
+    assert plan.decoding["greedy"]["prompt_format"] == "raw"
+    assert plan.decoding["greedy"]["instruction"] is None  # only chat uses it
+    assert len(plan.cell_files()) == 1 * 2 * 3 * 1 * 2 and len(plan.prompt_files()) == 4
+    assert plan.cell_files()[0] == "results/t/generate/cells/a/p8/greedy/m4/s0.parquet"
+    # the schema is the one source of defaults: n_prompts, caps, fit options
+    assert plan.prompt_settings()["n_prompts"] == 16
+    assert plan.settings["fit"]["unit"] == "words"
+    default = plan_sweep(_validated({"models": [{"name": "a", "path": "/a"}]}))
+    assert list(default.decoding) == ["greedy"] and len(default.prompt_tokens) >= 2
+    assert not plan_sweep({"generate": {"enabled": False}}).targets()
     with pytest.raises(M.ModelError, match="openai-community/gpt2"):
-        G.sweep_plan({"enabled": True, "models": [{"name": "g", "hub": "gpt-2"}]})
+        plan_sweep(_validated({"models": [{"name": "g", "hub": "gpt-2"}]}))
     with pytest.raises(G.SweepError, match="two models"):
-        G.sweep_plan({"models": [{"name": "a", "path": "/a"}, {"name": "a", "path": "/b"}]})
+        plan_sweep(_validated({"models": [{"name": "a", "path": "/a"}, {"name": "a", "path": "/b"}]}))
 
 
 def _check_generations(gen, mnt):
@@ -256,6 +293,51 @@ def test_generate_cell_censoring_and_determinism(loaded, prompts):
                              max_new_tokens=6, seed=0, batch_size=4, progress=False)
     _check_generations(greedy, 6)
     assert greedy["top_k"].eq(-1).all() and greedy["temperature"].isna().all()
+
+
+def test_token_budgets_under_a_total_cap():
+    np.testing.assert_array_equal(G.token_budgets([10, 60, 99, 100, 150], 64, None), [64] * 5)
+    # the seed's max_length=100: room = 100 - prompt length, none for a 100-token prompt
+    np.testing.assert_array_equal(G.token_budgets([10, 60, 99, 100, 150], 64, 100),
+                                  [64, 40, 1, 0, 0])
+
+
+def test_total_cap_reproduces_the_seed_call(loaded, prompts):
+    """max_length caps prompt + generation: a capped row has exactly max_length - P new
+    tokens, a prompt at or over the cap gets none, and each row of a batch equals a run
+    of that prompt alone with its own budget (greedy)."""
+    lm = loaded["tiny-c"]  # tied head, EOS not boosted: most rows run to their cap
+    frame = pd.concat(prompts, ignore_index=True)
+    lengths = [len(x) for x in lm.tokenizer(frame["prompt_text"].tolist())["input_ids"]]
+    total = int(np.median(lengths)) + 6  # some rows get a few tokens, some none
+    dec = G.decoding_settings("seed_call", {"max_length": total})
+    gen = G.generate_cell(lm, frame, decoding=dec, max_new_tokens=50, seed=0, batch_size=8,
+                          progress=False)
+    assert list(gen.columns) == G.GENERATION_COLUMNS
+    assert (gen["max_length"] == total).all()
+    assert (gen["cap_tokens"] == np.clip(total - gen["prompt_len_tokens"], 0, 50)).all()
+    room = gen["cap_tokens"] > 0
+    assert (~room).any() and room.any()
+    no_room = gen[~room]
+    assert (no_room["stop_reason"] == "no_room").all() and (no_room["n_steps"] == 0).all()
+    capped = gen[gen["stop_reason"] == "max_length"]
+    assert len(capped) and (capped["gen_tokens"] == total - capped["prompt_len_tokens"]).all()
+    assert capped["censored"].all() and not gen.loc[gen["stop_reason"] == "eos", "censored"].any()
+    assert (gen[room]["prompt_len_tokens"] + gen[room]["gen_tokens"] <= total).all()
+    greedy = G.decoding_settings("greedy", {})
+    for i in np.flatnonzero(room.to_numpy())[:4]:
+        alone = G.generate_cell(lm, frame.iloc[[i]], decoding=greedy,
+                                max_new_tokens=int(gen["cap_tokens"].iloc[i]), seed=0,
+                                batch_size=1, progress=False).iloc[0]
+        assert alone["generated_text"] == gen["generated_text"].iloc[i]
+        assert alone["gen_tokens"] == gen["gen_tokens"].iloc[i]
+
+
+def test_chat_format_needs_a_chat_template(loaded, prompts):
+    chat = G.decoding_settings("chat", {"prompt_format": "chat", "instruction": "Continue the text."})
+    with pytest.raises(G.SweepError, match="no chat template"):
+        G.generate_cell(loaded["tiny-a"], prompts[0], decoding=chat, max_new_tokens=4, seed=0,
+                        progress=False)
 
 
 def test_loss_batched_equals_single(loaded, prompts):
@@ -289,22 +371,28 @@ def test_multi_model_sweep_end_to_end(loaded, prompts, tmp_path):
             losses.append(G.continuation_loss(lm, frame, batch_size=4, progress=False))
     gen = pd.concat(cells, ignore_index=True)
     measured = G.measure_generations(gen, prompt_table, loaded["tiny-a"].tokenizer, corpus="t")
-    lengths = measured["generated"].rename(columns={"doc_id": "generation_id"})
-    gen = gen.merge(lengths[["generation_id", "n_sentences", "L_words", "L_tokens", "L_chars",
-                             "S_words_mean", "S_tokens_mean", "S_chars_mean", "status"]].rename(
-        columns={"n_sentences": "gen_sentences", "L_words": "gen_words",
-                 "L_tokens": "gen_tokens_measure", "L_chars": "gen_chars",
-                 "status": "measure_status"}), on="generation_id")
+    gen = G.attach_measured_lengths(gen, measured["generated"])
+    assert {"gen_words", "gen_sentences", "measure_status"} <= set(gen.columns)
+    back = G.measured_lengths(gen)
+    assert {"L_words", "n_sentences", "status"} <= set(back.columns)
     assert len(measured["human"]) == len(prompt_table)
     assert (measured["human"]["status"] == "ok").all()
     facts = pd.DataFrame([{**f.facts, "model": n} for n, f in loaded.items()])
-    out = SF.fit_sweep(gen, measured["human"], pd.concat(losses), facts,
-                       {"n_bootstrap": 30, "min_texts": 3})
+    options = {"n_bootstrap": 30, "min_texts": 3, "seed": 0, "unit": "words",
+               "loss_metric": "loss_nats_per_token"}
+    out = SF.fit_sweep(gen, measured["human"], pd.concat(losses), facts, options,
+                       generated_sentences=measured["generated_sentences"],
+                       human_sentences=measured["human_sentences"])
     cens = out["censoring"]
     assert cens.loc[cens["model"] == "all", "n"].item() == len(gen)
     assert cens.loc[cens["model"] == "all", "n_capped"].item() == int(gen["censored"].sum())
     assert set(out["km"]["model"]) == set(loaded)
-    assert len(out["aft"]) == len(loaded) * len(decs)
+    fits = out["fits"]
+    assert list(fits.columns) == list(FIT_COLUMNS)
+    assert (fits["analysis"] == "generated_length").sum() == 3 * len(loaded) * len(decs)
+    assert (fits["analysis"] == "generated_length_elasticity").sum() == len(loaded) * len(decs)
+    s_l = expand_group(fits[fits["analysis"] == "s_vs_l"])
+    assert set(s_l["text_set"]) == {"trimmed", "eos_only", "human_matched", "human_all"}
     ls = out["loss_size"]
     assert set(ls["law"]) == {"power", "saturating_power"}
     assert set(ls["convention"]) == {"n_params_total", "n_params_nonembedding"}
@@ -312,51 +400,141 @@ def test_multi_model_sweep_end_to_end(loaded, prompts, tmp_path):
     assert ls.loc[ls["law"] == "saturating_power", "warning"].str.contains("exactly determined").all()
     assert ls["aicc"].isna().all()  # AICc counts models (n = 3): undefined for k >= 2 + variance
     sweep_report.plot_length_vs_prompt(gen, out["km"], tmp_path / "a.png")
-    sweep_report.plot_s_vs_l(gen, measured["human"], tmp_path / "b.png")
+    sweep_report.plot_s_vs_l(out["texts"], tmp_path / "b.png")
     sweep_report.plot_loss_vs_size(out["model_means"], ls, tmp_path / "c.png")
     assert all((tmp_path / f).stat().st_size > 1000 for f in ("a.png", "b.png", "c.png"))
     md = sweep_report.markdown(out["summary"], out)
-    assert "hit the max_new_tokens cap" in md and "Loss against model size" in md
+    assert "per doubling of the prompt" in md or "the data cannot tell" in md
+    assert "hit their cap" in md and "Loss against model size" in md
 
 
 # ----------------------------------------------------------------------------- fits
 
 
-def _synthetic_survival(b1=0.3, cap=40, n=60, seed=0):
+def _synthetic_survival(b1=0.3, cap=40, n=60, seed=0, total_cap=None):
     rng = np.random.default_rng(seed)
     rows = []
     for P in (16, 32, 64, 128):
+        budget = cap if total_cap is None else min(cap, total_cap - P)
         for i in range(n):
             T = np.exp(2.0 + b1 * np.log(P) + 0.5 * rng.standard_normal())
-            steps = min(T, cap)  # continuous time: no rounding bias in the check
-            cens = T >= cap
+            cens = T >= budget
+            steps = min(T, budget) if budget > 0 else 0  # continuous time: no rounding bias
+            reason = ("no_room" if budget <= 0 else "eos" if not cens
+                      else "max_new_tokens" if budget == cap else "max_length")
             rows.append(dict(model="m", decoding="greedy", max_new_tokens=cap, prompt_tokens=P,
-                             prompt_len_tokens=P, n_steps=steps,
-                             gen_tokens=steps - (0 if cens else 1), censored=bool(cens),
-                             doc_id=f"d{i}"))
+                             prompt_len_tokens=P, cap_tokens=max(budget, 0), n_steps=steps,
+                             gen_tokens=steps - (0 if cens or budget <= 0 else 1),
+                             censored=bool(cens or budget <= 0), stop_reason=reason,
+                             max_length=-1 if total_cap is None else total_cap,
+                             prompt_format="raw", doc_id=f"d{i}"))
     return pd.DataFrame(rows)
 
 
 def test_aft_recovers_slope_under_censoring():
     gen = _synthetic_survival()
     assert gen["censored"].mean() > 0.1
-    rec = SF.aft_fits(gen).iloc[0]
-    assert rec["b1_ci_low"] < 0.3 < rec["b1_ci_high"] and rec["warning"] == ""
+    fits = C.aft_fits(gen)
+    assert len(fits) == 1
+    b1 = fits[0].params["b1"]
+    assert b1.ci_low < 0.3 < b1.ci_high and fits[0].warnings == []
+    assert fits[0].n_unit == "generations" and fits[0].group["model"] == "m"
     naive = np.polyfit(np.log(gen["prompt_len_tokens"]), np.log(gen["n_steps"]), 1)[0]
-    assert naive < rec["b1"]  # the cap flattens a naive fit
-    km = SF.km_medians(gen)
+    assert naive < b1.estimate  # the cap flattens a naive fit
+    km = C.km_medians(gen)
     assert list(km["n_censored"]) == list(gen.groupby("prompt_tokens")["censored"].sum())
     true = np.exp(2.0 + 0.3 * np.log(km["prompt_tokens"].astype(float)))
     np.testing.assert_allclose(km["km_median_steps"], true, rtol=0.25)
+    e = C.elasticity(fits[0])
+    p = e.params["pct_per_doubling"]
+    assert p.estimate == pytest.approx(100 * (2 ** b1.estimate - 1))
+    assert p.ci_low == pytest.approx(100 * (2 ** b1.ci_low - 1)) and p.ci_low < p.estimate < p.ci_high
+    assert e.diagnostics["verdict"] == "grows"
+
+
+def test_elasticity_verdict_covers_the_truth():
+    """With no effect, the interval covers 0 in most synthetic runs and says so."""
+    verdicts = [C.elasticity(C.aft_fits(_synthetic_survival(b1=0.0, seed=s))[0]).diagnostics["verdict"]
+                for s in range(10)]
+    assert verdicts.count("cannot tell") >= 7
 
 
 def test_censored_fits_say_when_not_identified():
     gen = _synthetic_survival(cap=2)
     gen["censored"] = True
     gen["n_steps"] = 2
-    rec = SF.aft_fits(gen).iloc[0]
-    assert np.isnan(rec["b1"]) and "hit the cap" in rec["warning"]
-    assert not SF.km_medians(gen)["median_reached"].any()
+    fit = C.aft_fits(gen)[0]
+    assert np.isnan(fit.params["b1"].estimate) and "hit its cap" in fit.warnings[0]
+    assert C.elasticity(fit).diagnostics["verdict"] == "cannot tell"
+    assert not C.km_medians(gen)["median_reached"].any()
+
+
+def test_total_cap_artifact_and_no_room_rows():
+    """Under a total cap the lengths follow cap - P; the censoring-aware AFT still finds
+    the true slope, rows without room are counted and left out."""
+    gen = _synthetic_survival(b1=0.3, cap=400, n=80, total_cap=140)
+    assert (gen["stop_reason"] == "no_room").sum() == 0
+    extra = _synthetic_survival(cap=400, n=5, total_cap=140).assign(
+        prompt_tokens=200, prompt_len_tokens=200, cap_tokens=0, n_steps=0, gen_tokens=0,
+        censored=True, stop_reason="no_room")
+    gen = pd.concat([gen, extra], ignore_index=True)
+    cens = C.censoring_summary(gen)
+    assert cens.loc[cens["model"] == "all", "n_no_room"].item() == 20
+    aft = C.aft_fits(gen)[0]
+    assert aft.diagnostics["n_no_room"] == 20 and aft.n == len(gen) - 20
+    assert aft.params["b1"].ci_low < 0.3 < aft.params["b1"].ci_high
+    art = {f.group["response"]: f for f in C.cap_artifact(gen)}
+    assert set(art) == {"returned_tokens", "generated_tokens"}
+    d = art["returned_tokens"].diagnostics
+    assert d["max_length"] == 140 and d["n_no_room"] == 20 and d["n_at_total_cap"] > 0
+    # what the seed printed (prompt + new text) grows with the prompt far more than the
+    # model's own lengths do, and the new text alone grows less: both are the cap's doing
+    assert art["returned_tokens"].params["b"].estimate > 0.5
+    assert art["generated_tokens"].params["b"].estimate < aft.params["b1"].estimate
+    assert C.cap_artifact(_synthetic_survival()) == []  # no total cap, no artifact fit
+
+
+def _sentences(doc_id, lengths):
+    return [{"doc_id": doc_id, "sentence_index": i, "n_words": w, "n_tokens": w + 1,
+             "n_chars": 5 * w} for i, w in enumerate(lengths)]
+
+
+def test_capped_texts_drop_the_cut_sentence_and_human_matches_length():
+    base = dict(model="m", decoding="greedy", max_new_tokens=10, prompt_format="raw",
+                max_length=-1, prompt_tokens=16, seed=0)
+    gen = pd.DataFrame([
+        {**base, "generation_id": "g1", "prompt_id": "a", "censored": False, "n_steps": 8},
+        {**base, "generation_id": "g2", "prompt_id": "b", "censored": True, "n_steps": 10},
+        {**base, "generation_id": "g3", "prompt_id": "c", "censored": True, "n_steps": 10},
+        {**base, "generation_id": "g4", "prompt_id": "d", "censored": True, "n_steps": 0},
+    ])
+    sentences = pd.DataFrame(_sentences("g1", [4, 6]) + _sentences("g2", [5, 7, 3])
+                             + _sentences("g3", [9]))
+    texts = SF.generated_text_lengths(gen, sentences).set_index("generation_id")
+    assert texts.loc["g1", "L_words"] == 10 and texts.loc["g1", "S_words_mean"] == 5
+    assert not texts.loc["g1", "cut_sentence_dropped"]
+    # capped: the cut last sentence (3 words) is dropped, the text stays, flagged censored
+    assert texts.loc["g2", "L_words"] == 12 and texts.loc["g2", "S_words_mean"] == 6
+    assert texts.loc["g2", "cut_sentence_dropped"] and texts.loc["g2", "censored"]
+    assert texts.loc["g3", "status"] == "no_whole_sentence"
+    assert texts.loc["g4", "status"] == "no_room"
+    human = pd.DataFrame(_sentences("p16 s0 a", [3, 3, 3, 3]) + _sentences("p16 s0 b", [20, 2])
+                         + _sentences("p16 s0 c", [2]))
+    matched = SF.matched_human_lengths(texts.reset_index(), human).set_index("generation_id")
+    assert set(matched.index) == {"g1", "g2"}  # only usable generated texts get a baseline
+    assert matched.loc["g1", "L_words"] == 9 and matched.loc["g1", "n_sentences"] == 3
+    assert matched.loc["g2", "L_words"] == 20 and matched.loc["g2", "n_sentences"] == 1
+    assert not matched["human_shorter"].any()
+    fits, rows = SF.s_vs_l_fits(texts.reset_index(), matched.reset_index(),
+                                pd.DataFrame({"status": ["ok"], "L_words": [10], "S_words_mean": [5.0]}),
+                                min_texts=2)
+    by_set = {f.group["text_set"]: f for f in fits}
+    assert by_set["trimmed"].diagnostics["n_capped_kept"] == 1
+    assert by_set["trimmed"].diagnostics["n_no_whole_sentence"] == 1
+    assert by_set["trimmed"].diagnostics["n_no_room"] == 1
+    assert by_set["trimmed"].n == 2 and by_set["eos_only"].n == 1
+    assert by_set["eos_only"].warnings  # one text cannot give a slope: said, not hidden
+    assert set(rows["text_set"]) == {"trimmed", "eos_only", "human_matched", "human_all"}
 
 
 def test_loss_vs_size_recovers_law_and_warns():
@@ -378,3 +556,46 @@ def test_loss_vs_size_recovers_law_and_warns():
     assert not two.loc[two["law"] == "saturating_power", "identified"].any()
     assert two.loc[two["law"] == "saturating_power", "warning"].str.contains("not identified").all()
     assert two.loc[two["law"] == "power", "warning"].str.contains("exactly determined").all()
+
+
+def test_default_and_large_configs_plan_the_measured_experiment():
+    """config.yaml's sweep and config/generate-large.yaml on top of it (as --configfile
+    merges it) are valid and plan what the README promises."""
+    from pathlib import Path
+
+    import yaml
+    from snakemake.utils import update_config, validate
+
+    from scalelaw.sweep_plan import plan_sweep
+
+    root = Path(__file__).resolve().parents[1]
+    schema = str(root / "workflow/schemas/config.schema.yaml")
+    config = yaml.safe_load((root / "config/config.yaml").read_text())
+    validate(config, schema)
+    default = plan_sweep(config)
+    assert len(default.prompt_tokens) >= 4
+    assert max(default.prompt_tokens) / min(default.prompt_tokens) >= 10  # a decade at least
+    formats = {d["prompt_format"] for d in default.decoding.values()}
+    assert formats == {"raw", "chat"}
+    assert [d["max_length"] for d in default.decoding.values() if d["max_length"]] == [100]
+    assert default.settings["continuation_tokens"] >= max(default.max_new_tokens)
+    large = yaml.safe_load((root / "config/config.yaml").read_text())
+    update_config(large, yaml.safe_load((root / "config/generate-large.yaml").read_text()))
+    validate(large, schema)
+    big = plan_sweep(large)
+    assert len(big.cell_files()) > 5 * len(default.cell_files())
+    assert big.models.keys() == default.models.keys()
+
+
+def test_gpu_batch_sized_to_memory(loaded):
+    """batch_size: auto on a GPU: KV cache plus logits per row against free memory;
+    on CPU the fixed default."""
+    cfg = loaded["tiny-b"].model.config  # llama: 2 layers, 2 KV heads of 32 / 4 = 8 dims
+    assert M.kv_cache_bytes_per_token(cfg, 2) == 2 * 2 * 2 * 8 * 2
+    per_row = 64 * 1000 + 50_000 * 6
+    assert M.batch_size_for_memory(10 * per_row, kv_bytes_per_token=64, tokens_per_row=1000,
+                                   vocab_size=50_000, dtype_bytes=2) == 5
+    assert M.batch_size_for_memory(10, kv_bytes_per_token=64, tokens_per_row=1000,
+                                   vocab_size=50_000, dtype_bytes=2) == 1
+    assert M.generation_batch_size(loaded["tiny-b"], "auto", 100) == 16  # CPU
+    assert M.generation_batch_size(loaded["tiny-b"], 7, 100) == 7

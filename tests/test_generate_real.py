@@ -95,6 +95,30 @@ def test_real_tiny_grid(smollm, tiny_prompts):
     assert gen["device"].eq("cpu").all() and gen["dtype"].eq("float32").all()
 
 
+def test_real_chat_format_and_total_cap(smollm, tiny_prompts):
+    """The instruct model's chat template wraps the prompt (more tokens, same text), and
+    the seed's total cap leaves max_length - P new tokens, none when P fills it."""
+    chat = G.decoding_settings("chat", {"prompt_format": "chat", "instruction": "Continue the text."})
+    raw = G.decoding_settings("raw", {})
+    a = G.generate_cell(smollm, tiny_prompts, decoding=chat, max_new_tokens=MAX_NEW, seed=0,
+                        batch_size=4, progress=False)
+    b = G.generate_cell(smollm, tiny_prompts, decoding=raw, max_new_tokens=MAX_NEW, seed=0,
+                        batch_size=4, progress=False)
+    assert (a["prompt_len_tokens"] > b["prompt_len_tokens"] + 10).all()
+    assert (a["prompt_format"] == "chat").all() and a["generated_text"].str.len().gt(0).all()
+    total = int(b["prompt_len_tokens"].min()) + 5
+    seed_call = G.decoding_settings("seed_call", {"do_sample": True, "top_k": 50,
+                                                  "max_length": total})
+    s = G.generate_cell(smollm, tiny_prompts, decoding=seed_call, max_new_tokens=MAX_NEW,
+                        seed=0, batch_size=4, progress=False)
+    room = s["cap_tokens"] > 0
+    assert room.any() and (~room).any()
+    assert (s.loc[~room, "stop_reason"] == "no_room").all()
+    at_cap = s["stop_reason"] == "max_length"
+    assert (s.loc[at_cap, "gen_tokens"] == total - s.loc[at_cap, "prompt_len_tokens"]).all()
+    assert (s.loc[room, "prompt_len_tokens"] + s.loc[room, "gen_tokens"] <= total).all()
+
+
 def test_real_continuation_loss(smollm, tiny_prompts):
     loss = G.continuation_loss(smollm, tiny_prompts, batch_size=4, progress=False)
     assert list(loss.columns) == G.LOSS_COLUMNS
@@ -115,7 +139,10 @@ def _config(path: Path, model_dir: str, **grid) -> Path:
             # the session's converted copy, so the GGUF is not converted twice
             "models": [{"name": "smollm2", "path": model_dir, "note": "real, SmolLM2-135M-Instruct"}],
             "prompt_tokens": [16], "n_prompts": 2,
-            "decoding": [{"name": "greedy"}], "max_new_tokens": [MAX_NEW], "seeds": [0],
+            "decoding": [{"name": "greedy"},
+                         # the seed's call: prompt + generation <= max_length tokens
+                         {"name": "seed_call", "do_sample": True, "top_k": 50, "max_length": 24}],
+            "max_new_tokens": [MAX_NEW], "seeds": [0],
             "batch_size": 2, "loss_batch_size": 2, "threads": 2,
             "fit": {"n_bootstrap": 0},
             **grid,
@@ -133,20 +160,26 @@ def test_workflow_adding_a_grid_value_runs_one_new_cell(smollm_facts, tmp_path):
     base = _config(tmp_path / "base.yaml", model_dir)
     snakemake(work, target, "--cores", "2", configfile=base)
     gen = pd.read_parquet(work / "results/sotu/generate/generations.parquet")
-    assert len(gen) == 2 and {"gen_words", "gen_sentences", "S_words_mean"} <= set(gen.columns)
+    assert len(gen) == 4 and {"gen_words", "gen_sentences", "S_words_mean"} <= set(gen.columns)
+    seed_call = gen[gen["decoding"] == "seed_call"]
+    assert (seed_call["cap_tokens"] == (24 - seed_call["prompt_len_tokens"]).clip(0, MAX_NEW)).all()
     assert (work / "results/sotu/generate/figures/generated_length_vs_prompt.png").exists()
-    assert "Generation sweep" in (work / target).read_text()
+    fits = pd.read_parquet(work / "results/sotu/generate/fit/fits.parquet")
+    assert {"generated_length", "generated_length_elasticity", "cap_artifact", "s_vs_l"} \
+        <= set(fits["analysis"])
+    report = (work / target).read_text()
+    assert "Generation sweep" in report and "artifact of its own cap" in report
     assert not any(k.startswith("generate_") for k in planned_jobs(work, base, target))
 
     more_tokens = _config(tmp_path / "more_tokens.yaml", model_dir, max_new_tokens=[MAX_NEW, 12])
     planned = planned_jobs(work, more_tokens, target)
-    assert planned.get("generate_cell") == 1
+    assert planned.get("generate_cell") == 2  # one per decoding
     assert not {"generate_prompts", "generate_loss", "generate_prepare_model"} & set(planned)
 
     more_prompts = _config(tmp_path / "more_prompts.yaml", model_dir, prompt_tokens=[16, 32])
     planned = planned_jobs(work, more_prompts, target)
-    assert planned.get("generate_cell") == 1
-    assert planned.get("generate_prompts") == 1 and planned.get("generate_loss") == 1
+    assert planned.get("generate_cell") == 2 and planned.get("generate_prompts") == 1
+    assert "generate_loss" not in planned  # one model: no loss against size, no losses
     snakemake(work, target, "--cores", "2", configfile=more_prompts)
     assert not any(k.startswith("generate_") for k in planned_jobs(work, more_prompts, target))
-    assert len(pd.read_parquet(work / "results/sotu/generate/generations.parquet")) == 4
+    assert len(pd.read_parquet(work / "results/sotu/generate/generations.parquet")) == 8

@@ -1,104 +1,30 @@
 # Generation sweeps with causal language models (config section `generate:`).
 #
-# One job and one Parquet file per grid cell: model x prompt_tokens x decoding x
-# max_new_tokens x seed. Prompts depend only on (prompt_tokens, seed) and the per-prompt
-# loss only on (model, prompt_tokens, seed), so adding a value to one axis runs only the
-# cells (and prompt/loss files) that value adds, plus the cheap collect/fit/report jobs.
-from scalelaw import generate as _gen
+# The plan (which cells, prompts and losses the grid makes, and each job's settings)
+# comes from scalelaw.sweep_plan; defaults come from the schema through validate().
+from scalelaw.sweep_plan import CELL_PATH, LOSS_PATH, MODEL_DIR, PROMPT_PATH
+from scalelaw.sweep_plan import plan_sweep as _plan_sweep
+from scalelaw.generate import SweepError as _SweepError
 from scalelaw.models import ModelError as _ModelError
 
-GEN = config.get("generate") or {}
-GEN_ON = bool(GEN.get("enabled", False))
 try:
-    GEN_PLAN = _gen.sweep_plan(GEN) if GEN_ON else None
-except (_gen.SweepError, _ModelError) as _err:
+    GEN = _plan_sweep(config)
+except (_SweepError, _ModelError) as _err:
     stop_on_config_errors([f"config: {_err}"])
-GEN_CORPUS = GEN.get("corpus", "")
-GEN_DIR = f"results/{GEN_CORPUS or '_disabled'}/generate"
-GEN_DEVICE = str(GEN.get("device", "auto"))
-GEN_GPU = 1 if GEN_DEVICE.startswith("cuda") else 0
-
-
-def _gen_names(key):
-    return list(GEN_PLAN[key]) if GEN_PLAN else []
-
-
-def _gen_alt(values):
-    return "|".join(re.escape(str(v)) for v in values) if values else "a^"
-
-
-def gen_cell_files(models=None):
-    if not GEN_PLAN:
-        return []
-    return expand(
-        f"{GEN_DIR}/cells/{{gen_model}}/p{{prompt_tokens}}/{{decoding}}/m{{max_new_tokens}}/s{{seed}}.parquet",
-        gen_model=models or _gen_names("models"),
-        prompt_tokens=GEN_PLAN["prompt_tokens"],
-        decoding=_gen_names("decoding"),
-        max_new_tokens=GEN_PLAN["max_new_tokens"],
-        seed=GEN_PLAN["seeds"],
-    )
-
-
-def gen_prompt_files():
-    if not GEN_PLAN:
-        return []
-    return expand(
-        f"{GEN_DIR}/prompts/p{{prompt_tokens}}_s{{seed}}.parquet",
-        prompt_tokens=GEN_PLAN["prompt_tokens"],
-        seed=GEN_PLAN["seeds"],
-    )
-
-
-def gen_loss_files():
-    if not GEN_PLAN:
-        return []
-    return expand(
-        f"{GEN_DIR}/loss/{{gen_model}}/p{{prompt_tokens}}_s{{seed}}.parquet",
-        gen_model=_gen_names("models"),
-        prompt_tokens=GEN_PLAN["prompt_tokens"],
-        seed=GEN_PLAN["seeds"],
-    )
-
-
-def gen_model_dirs():
-    return expand("results/models/{gen_model}", gen_model=_gen_names("models"))
-
-
-def gen_figures():
-    figures = {
-        "length": f"{GEN_DIR}/figures/generated_length_vs_prompt.png",
-        "s_vs_l": f"{GEN_DIR}/figures/s_vs_l_generated_vs_human.png",
-    }
-    if len(_gen_names("models")) >= 2:
-        figures["loss_size"] = f"{GEN_DIR}/figures/loss_vs_size.png"
-    return figures
 
 
 def generate_targets():
     """Final outputs of the generation sweep (empty when generate.enabled is false)."""
-    if not GEN_ON:
-        return []
-    return [f"{GEN_DIR}/fit/summary.json", f"{GEN_DIR}/report.md", *gen_figures().values()]
+    return GEN.targets()
 
 
 def gen_model_mem(wildcards, attempt):
-    return int(GEN.get("mem_mb", 6000)) * attempt
-
-
-def gen_model_source(wildcards):
-    """A GGUF file is an input of its conversion: replacing the file reruns it."""
-    spec = GEN_PLAN["models"][wildcards.gen_model]
-    if spec.kind == "gguf":
-        from scalelaw.models import resolve_gguf_path
-
-        return [str(resolve_gguf_path(spec.source))]
-    return []
+    return GEN.mem_mb(attempt)
 
 
 wildcard_constraints:
-    gen_model=_gen_alt(_gen_names("models")),
-    decoding=_gen_alt(_gen_names("decoding")),
+    gen_model=GEN.wildcard_pattern("models"),
+    decoding=GEN.wildcard_pattern("decoding"),
     prompt_tokens=r"\d+",
     max_new_tokens=r"\d+",
     seed=r"\d+",
@@ -108,11 +34,11 @@ rule generate_prepare_model:
     """Resolve a model: convert a GGUF file once (sha256-checked), find a hub snapshot
     (offline-safe), or check a local folder; write its facts to model.json."""
     input:
-        gen_model_source,
+        lambda w: GEN.model_source(w.gen_model),
     output:
-        directory("results/models/{gen_model}"),
+        directory(MODEL_DIR),
     params:
-        spec=lambda w: GEN_PLAN["models"][w.gen_model].to_dict(),
+        spec=lambda w: GEN.model_spec(w.gen_model),
     log:
         "logs/generate/prepare_model/{gen_model}.log",
     threads: 2
@@ -129,18 +55,11 @@ rule generate_prepare_model:
 rule generate_prompts:
     """Seeded prompts cut at sentence boundaries, with their human continuations."""
     input:
-        documents=f"results/{GEN_CORPUS}/documents.parquet",
+        documents=f"results/{GEN.corpus}/documents.parquet",
     output:
-        f"{GEN_DIR}/prompts/p{{prompt_tokens}}_s{{seed}}.parquet",
+        GEN.path(PROMPT_PATH),
     params:
-        corpus=GEN_CORPUS,
-        n_prompts=GEN.get("n_prompts", 16),
-        start=GEN.get("prompt_start", "random"),
-        min_fill=GEN.get("min_fill", 0.5),
-        continuation_tokens=GEN.get("continuation_tokens", 256),
-        tokenizer=GEN.get("prompt_tokenizer") or config.get("tokenizer", {}).get("name", "bundled:gpt2"),
-        tokenizer_revision=None if GEN.get("prompt_tokenizer") else config.get("tokenizer", {}).get("revision"),
-        lengths=canonical(config.get("lengths", {})),
+        settings=GEN.prompt_settings(),
     log:
         "logs/generate/prompts/p{prompt_tokens}_s{seed}.log",
     threads: 1
@@ -157,22 +76,20 @@ rule generate_cell:
     """One grid cell: every prompt of (prompt_tokens, seed) through one model with one
     decoding setting and max_new_tokens."""
     input:
-        model="results/models/{gen_model}",
-        prompts=f"{GEN_DIR}/prompts/p{{prompt_tokens}}_s{{seed}}.parquet",
+        model=MODEL_DIR,
+        prompts=GEN.path(PROMPT_PATH),
     output:
-        f"{GEN_DIR}/cells/{{gen_model}}/p{{prompt_tokens}}/{{decoding}}/m{{max_new_tokens}}/s{{seed}}.parquet",
+        GEN.path(CELL_PATH),
     params:
-        decoding=lambda w: GEN_PLAN["decoding"][w.decoding],
-        batch_size=GEN.get("batch_size", 16),
-        device=GEN_DEVICE,
-        dtype=GEN.get("dtype", "auto"),
+        decoding=lambda w: GEN.decoding[w.decoding],
+        run=GEN.run_settings("cell"),
     log:
         "logs/generate/cells/{gen_model}/p{prompt_tokens}_{decoding}_m{max_new_tokens}_s{seed}.log",
-    threads: int(GEN.get("threads", 2))
+    threads: GEN.settings["threads"]
     resources:
         mem_mb=gen_model_mem,
-        runtime=int(GEN.get("runtime", 120)),
-        gpu=GEN_GPU,
+        runtime=GEN.settings["runtime"],
+        gpu=GEN.gpu,
     retries: 1  # a second attempt gets twice the memory
     conda:
         "../../envs/generate.yaml"
@@ -183,21 +100,19 @@ rule generate_cell:
 rule generate_loss:
     """The model's mean per-token loss on each human continuation, given its prompt."""
     input:
-        model="results/models/{gen_model}",
-        prompts=f"{GEN_DIR}/prompts/p{{prompt_tokens}}_s{{seed}}.parquet",
+        model=MODEL_DIR,
+        prompts=GEN.path(PROMPT_PATH),
     output:
-        f"{GEN_DIR}/loss/{{gen_model}}/p{{prompt_tokens}}_s{{seed}}.parquet",
+        GEN.path(LOSS_PATH),
     params:
-        batch_size=GEN.get("loss_batch_size", 8),
-        device=GEN_DEVICE,
-        dtype=GEN.get("dtype", "auto"),
+        run=GEN.run_settings("loss"),
     log:
         "logs/generate/loss/{gen_model}/p{prompt_tokens}_s{seed}.log",
-    threads: int(GEN.get("threads", 2))
+    threads: GEN.settings["threads"]
     resources:
         mem_mb=gen_model_mem,
-        runtime=int(GEN.get("runtime", 120)),
-        gpu=GEN_GPU,
+        runtime=GEN.settings["runtime"],
+        gpu=GEN.gpu,
     retries: 1  # a second attempt gets twice the memory
     conda:
         "../../envs/generate.yaml"
@@ -209,22 +124,19 @@ rule generate_collect:
     """Merge the cells and measure generated texts and human continuations with the
     corpus's tokenizer and segmenter (scalelaw.lengths.measure_documents)."""
     input:
-        cells=gen_cell_files(),
-        prompts=gen_prompt_files(),
-        losses=gen_loss_files(),
-        models=gen_model_dirs(),
+        cells=GEN.cell_files(),
+        prompts=GEN.prompt_files(),
+        losses=GEN.loss_files(),
+        models=GEN.model_dirs(),
     output:
-        generations=f"{GEN_DIR}/generations.parquet",
-        generated_sentences=f"{GEN_DIR}/generated_sentences.parquet",
-        human=f"{GEN_DIR}/human_lengths.parquet",
-        human_sentences=f"{GEN_DIR}/human_sentences.parquet",
-        losses=f"{GEN_DIR}/losses.parquet",
-        models=f"{GEN_DIR}/models.parquet",
+        generations=GEN.path("generations.parquet"),
+        generated_sentences=GEN.path("generated_sentences.parquet"),
+        human=GEN.path("human_lengths.parquet"),
+        human_sentences=GEN.path("human_sentences.parquet"),
+        losses=GEN.path("losses.parquet"),
+        models=GEN.path("models.parquet"),
     params:
-        corpus=GEN_CORPUS,
-        tokenizer=config.get("tokenizer", {}).get("name", "bundled:gpt2"),
-        tokenizer_revision=config.get("tokenizer", {}).get("revision"),
-        lengths=canonical(config.get("lengths", {})),
+        settings=GEN.measure_settings(),
     log:
         "logs/generate/collect.log",
     threads: 1
@@ -238,23 +150,27 @@ rule generate_collect:
 
 
 rule generate_fit:
-    """Censored-length fits (Kaplan-Meier, lognormal AFT), S vs L of generated and human
-    text, and loss against model size when there are two models or more."""
+    """Censored-length fits (Kaplan-Meier, lognormal AFT, elasticity per doubling of the
+    prompt, the artifact of a total cap), S vs L of generated text (capped texts without
+    their cut last sentence) beside length-matched human continuations, and loss against
+    model size when there are two models or more."""
     input:
         generations=rules.generate_collect.output.generations,
+        generated_sentences=rules.generate_collect.output.generated_sentences,
         human=rules.generate_collect.output.human,
+        human_sentences=rules.generate_collect.output.human_sentences,
         losses=rules.generate_collect.output.losses,
         models=rules.generate_collect.output.models,
     output:
-        censoring=f"{GEN_DIR}/fit/censoring.parquet",
-        km=f"{GEN_DIR}/fit/km_medians.parquet",
-        aft=f"{GEN_DIR}/fit/aft.parquet",
-        s_vs_l=f"{GEN_DIR}/fit/s_vs_l.parquet",
-        loss_size=f"{GEN_DIR}/fit/loss_vs_size.parquet",
-        model_means=f"{GEN_DIR}/fit/model_means.parquet",
-        summary=f"{GEN_DIR}/fit/summary.json",
+        censoring=GEN.path("fit/censoring.parquet"),
+        km=GEN.path("fit/km_medians.parquet"),
+        fits=GEN.path("fit/fits.parquet"),
+        texts=GEN.path("fit/s_vs_l_texts.parquet"),
+        loss_size=GEN.path("fit/loss_vs_size.parquet"),
+        model_means=GEN.path("fit/model_means.parquet"),
+        summary=GEN.path("fit/summary.json"),
     params:
-        fit=GEN.get("fit", {}),
+        fit=GEN.settings["fit"],
     log:
         "logs/generate/fit.log",
     threads: 1
@@ -270,14 +186,15 @@ rule generate_fit:
 rule generate_figures:
     input:
         generations=rules.generate_collect.output.generations,
-        human=rules.generate_collect.output.human,
         km=rules.generate_fit.output.km,
+        texts=rules.generate_fit.output.texts,
+        fits=rules.generate_fit.output.fits,
         model_means=rules.generate_fit.output.model_means,
         loss_size=rules.generate_fit.output.loss_size,
     output:
         **{
             key: report(path, category="Generation", caption="../report/generate.rst")
-            for key, path in gen_figures().items()
+            for key, path in GEN.figures().items()
         },
     log:
         "logs/generate/figures.log",
@@ -292,19 +209,16 @@ rule generate_figures:
 
 
 rule generate_report:
-    """A Markdown section with the sweep's tables, for the report."""
+    """A Markdown section with the sweep's answer, tables and figures, for the report."""
     input:
         summary=rules.generate_fit.output.summary,
-        generations=rules.generate_collect.output.generations,
         censoring=rules.generate_fit.output.censoring,
         km=rules.generate_fit.output.km,
-        aft=rules.generate_fit.output.aft,
-        s_vs_l=rules.generate_fit.output.s_vs_l,
+        fits=rules.generate_fit.output.fits,
         loss_size=rules.generate_fit.output.loss_size,
-        models=rules.generate_collect.output.models,
-        figures=list(gen_figures().values()),
+        figures=list(GEN.figures().values()),
     output:
-        report(f"{GEN_DIR}/report.md", category="Generation", caption="../report/generate.rst"),
+        report(GEN.path("report.md"), category="Generation", caption="../report/generate.rst"),
     log:
         "logs/generate/report.log",
     threads: 1

@@ -53,11 +53,12 @@ PROMPT_COLUMNS = [
 ]
 
 GENERATION_COLUMNS = [
-    "generation_id", "model", "decoding", "do_sample", "temperature", "top_p", "top_k",
-    "max_new_tokens", "seed", "prompt_tokens", "prompt_index", "prompt_id", "doc_id",
-    "prompt_text", "prompt_len_tokens", "prompt_tokens_ref", "generated_text",
-    "gen_tokens", "n_steps", "stop_reason", "censored", "batch_index", "batch_size",
-    "seconds", "tokens_per_s", "device", "dtype", "threads",
+    "generation_id", "model", "decoding", "prompt_format", "do_sample", "temperature",
+    "top_p", "top_k", "max_new_tokens", "max_length", "seed", "prompt_tokens",
+    "prompt_index", "prompt_id", "doc_id", "prompt_text", "prompt_len_tokens",
+    "prompt_tokens_ref", "cap_tokens", "generated_text", "gen_tokens", "n_steps",
+    "stop_reason", "censored", "batch_index", "batch_size", "seconds", "tokens_per_s",
+    "device", "dtype", "threads",
 ]
 
 LOSS_COLUMNS = [
@@ -223,14 +224,31 @@ def sample_prompts(
 # ----------------------------------------------------------------------------- decoding
 
 
+PROMPT_FORMATS = ("raw", "chat")
+
+
 def decoding_settings(name: str, spec: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Normalised decoding settings: greedy, or sampling with temperature/top_p/top_k.
+    """Normalised settings of one way to drive the model: prompt format, sampling, cap.
 
     Greedy unless ``do_sample`` is true or a sampling setting is given. Sampling defaults
     to ``temperature=1``, ``top_p=1`` and ``top_k=0`` (no top-k cut; transformers would
-    otherwise apply top_k=50 silently).
+    otherwise apply top_k=50 silently). ``prompt_format`` is ``raw`` (the prompt text as
+    it is, to be continued) or ``chat`` (the model's chat template, one user turn:
+    ``instruction``, a blank line, the prompt text). ``max_length`` caps prompt plus
+    generation in model tokens, as ``max_length=100`` did in the seed's pipeline call;
+    ``None`` leaves only the cell's ``max_new_tokens``.
     """
     spec = dict(spec or {})
+    prompt_format = spec.pop("prompt_format", "raw")
+    instruction = spec.pop("instruction", None)
+    max_length = spec.pop("max_length", None)
+    if prompt_format not in PROMPT_FORMATS:
+        raise SweepError(f"decoding {name!r}: prompt_format must be one of {PROMPT_FORMATS}, "
+                         f"not {prompt_format!r}")
+    if prompt_format == "chat" and not (instruction or "").strip():
+        raise SweepError(f"decoding {name!r}: prompt_format chat needs an instruction")
+    if max_length is not None and int(max_length) < 2:
+        raise SweepError(f"decoding {name!r}: max_length must be at least 2")
     sampling_keys = {"temperature", "top_p", "top_k"} & set(spec)
     do_sample = bool(spec.pop("do_sample", bool(sampling_keys)))
     if not do_sample and sampling_keys:
@@ -252,22 +270,58 @@ def decoding_settings(name: str, spec: Mapping[str, Any] | None) -> dict[str, An
         spec.pop(key, None)
     if spec:
         raise SweepError(f"decoding {name!r}: unknown settings {sorted(spec)}")
+    out.update(prompt_format=prompt_format,
+               instruction=str(instruction) if prompt_format == "chat" else None,
+               max_length=None if max_length is None else int(max_length))
     return out
 
 
-def _eos_ids(model, tokenizer) -> list[int]:
+def stop_token_ids(model, tokenizer) -> list[int]:
+    """Token ids that end a generation: the model's EOS ids and the tokenizer's EOS."""
     ids = model.generation_config.eos_token_id
-    if ids is None:
-        ids = tokenizer.eos_token_id
-    if ids is None:
-        return []
-    return [int(i) for i in (ids if isinstance(ids, (list, tuple)) else [ids])]
+    ids = [] if ids is None else list(ids) if isinstance(ids, (list, tuple)) else [ids]
+    if tokenizer.eos_token_id is not None:
+        ids.append(tokenizer.eos_token_id)
+    return sorted({int(i) for i in ids})
 
 
-def _generation_config(model, tokenizer, decoding: Mapping[str, Any], max_new_tokens: int):
+def encode_prompts(tokenizer, texts: list[str], decoding: Mapping[str, Any]) -> list[list[int]]:
+    """Token ids the model sees for each prompt text under ``decoding['prompt_format']``.
+
+    ``raw``: the tokenizer's ids with its usual special tokens (as a text-generation
+    pipeline does). ``chat``: the chat template with one user turn (the instruction, a
+    blank line, the text) and the assistant's turn opened.
+    """
+    if decoding.get("prompt_format", "raw") == "raw":
+        return [list(ids) for ids in tokenizer(list(texts), verbose=False)["input_ids"]]
+    if not getattr(tokenizer, "chat_template", None):
+        raise SweepError(f"decoding {decoding['name']!r}: prompt_format chat, but the model's "
+                         "tokenizer has no chat template (a base model); use prompt_format raw")
+    rendered = [tokenizer.apply_chat_template(
+        [{"role": "user", "content": f"{decoding['instruction'].strip()}\n\n{t}"}],
+        tokenize=False, add_generation_prompt=True) for t in texts]
+    return [list(ids) for ids in
+            tokenizer(rendered, add_special_tokens=False, verbose=False)["input_ids"]]
+
+
+def token_budgets(prompt_lengths: Any, max_new_tokens: int, max_length: int | None) -> np.ndarray:
+    """New tokens each prompt may get: ``max_new_tokens``, or less under a total cap.
+
+    With ``max_length`` (prompt + generation, as in the seed's ``max_length=100``) a
+    prompt of P tokens may get ``max_length - P``; zero or less means no room at all
+    (transformers refuses such a call).
+    """
+    lengths = np.asarray(prompt_lengths, dtype=np.int64)
+    budget = np.full(lengths.shape, int(max_new_tokens), dtype=np.int64)
+    if max_length is not None:
+        budget = np.minimum(budget, int(max_length) - lengths)
+    return np.maximum(budget, 0)
+
+
+def _generation_config(model, tokenizer, decoding: Mapping[str, Any], max_new_tokens: int,
+                       eos: list[int]):
     from transformers import GenerationConfig
 
-    eos = _eos_ids(model, tokenizer)
     kwargs = dict(max_new_tokens=int(max_new_tokens), min_new_tokens=0, use_cache=True,
                   eos_token_id=eos or None, pad_token_id=tokenizer.pad_token_id,
                   bos_token_id=model.generation_config.bos_token_id,
@@ -275,12 +329,7 @@ def _generation_config(model, tokenizer, decoding: Mapping[str, Any], max_new_to
     if decoding["do_sample"]:
         kwargs.update(temperature=decoding["temperature"], top_p=decoding["top_p"],
                       top_k=decoding["top_k"])
-    return GenerationConfig(**kwargs), eos
-
-
-def _batches(n: int, size: int) -> Iterable[tuple[int, int]]:
-    for b, s in enumerate(range(0, n, size)):
-        yield b, s
+    return GenerationConfig(**kwargs)
 
 
 def _sync(device: str) -> None:
@@ -288,6 +337,18 @@ def _sync(device: str) -> None:
         import torch
 
         torch.cuda.synchronize()
+
+
+def _left_padded(seqs: list[list[int]], pad: int, device: str):
+    import torch
+
+    width = max(len(x) for x in seqs)
+    ids = torch.full((len(seqs), width), int(pad), dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, x in enumerate(seqs):
+        ids[i, width - len(x):] = torch.tensor(x, dtype=torch.long)
+        mask[i, width - len(x):] = 1
+    return ids.to(device), mask.to(device)
 
 
 def generate_texts(
@@ -302,61 +363,87 @@ def generate_texts(
     progress: bool = True,
     desc: str = "generate",
 ) -> pd.DataFrame:
-    """Generate from ``texts`` in left-padded batches; one row per text, in order.
+    """Generate from ``texts``; one row per text, in the order given.
 
-    Columns: prompt_len_tokens, generated_text, gen_tokens, n_steps, stop_reason,
-    censored, batch_index, batch_size, seconds, tokens_per_s (the batch's wall time and
-    decoded tokens per second; ``seconds`` is shared by the rows of a batch).
+    Prompts are encoded under ``decoding['prompt_format']``, sorted by length (so a
+    batch holds prompts of similar length and little padding) and run in left-padded
+    batches. Each prompt gets :func:`token_budgets` new tokens; a batch runs to its
+    longest budget and every row is cut at its own, which for greedy and sampled
+    decoding alike gives the tokens a run with that row's budget would give.
+
+    Columns: prompt_len_tokens, cap_tokens (the row's budget), generated_text,
+    gen_tokens, n_steps, stop_reason (``eos``, ``max_new_tokens``, ``max_length``, or
+    ``no_room`` when a total cap leaves no token), censored, batch_index, batch_size,
+    seconds, tokens_per_s (the batch's wall time and decoded tokens per second;
+    ``seconds`` is shared by the rows of a batch).
     """
     import torch
     from tqdm.auto import tqdm
 
-    if tokenizer.padding_side != "left":
-        raise SweepError("batched generation needs tokenizer.padding_side == 'left'")
     device = str(next(model.parameters()).device)
-    gen_config, eos = _generation_config(model, tokenizer, decoding, max_new_tokens)
+    eos = stop_token_ids(model, tokenizer)
     eos_t = torch.tensor(eos or [-1], device=device)
-    rows: list[dict[str, Any]] = []
-    n_batches = math.ceil(len(texts) / batch_size) if texts else 0
-    bar = tqdm(total=len(texts), desc=desc, unit="gen", file=sys.stderr,
+    encoded = encode_prompts(tokenizer, texts, decoding)
+    lengths = np.array([len(x) for x in encoded], dtype=np.int64)
+    budgets = token_budgets(lengths, max_new_tokens, decoding.get("max_length"))
+    capped_by = np.where(budgets < int(max_new_tokens), "max_length", "max_new_tokens")
+    rows: list[dict[str, Any] | None] = [None] * len(texts)
+    for i in np.flatnonzero(budgets == 0):
+        rows[i] = {"generated_text": "", "gen_tokens": 0, "n_steps": 0,
+                   "stop_reason": "no_room", "censored": True, "batch_index": -1,
+                   "batch_size": 0, "seconds": 0.0, "tokens_per_s": float("nan")}
+    runnable = [int(i) for i in np.argsort(lengths, kind="stable") if budgets[i] > 0]
+    batches = [runnable[s:s + batch_size] for s in range(0, len(runnable), batch_size)]
+    bar = tqdm(total=len(runnable), desc=desc, unit="gen", file=sys.stderr,
                disable=not progress, mininterval=2.0)
     with torch.inference_mode():
-        for b, s in _batches(len(texts), batch_size):
-            batch = texts[s:s + batch_size]
-            enc = tokenizer(batch, return_tensors="pt", padding=True).to(device)
+        for b, members in enumerate(batches):
+            ids, mask = _left_padded([encoded[i] for i in members], tokenizer.pad_token_id,
+                                     device)
+            cap = int(budgets[members].max())
+            gen_config = _generation_config(model, tokenizer, decoding, cap, eos)
             torch.manual_seed(int(seed) * 1_000_003 + b)
             _sync(device)
             t0 = time.perf_counter()
-            out = model.generate(**enc, generation_config=gen_config)
+            out = model.generate(input_ids=ids, attention_mask=mask,
+                                 generation_config=gen_config)
             _sync(device)
             dt = time.perf_counter() - t0
-            new = out[:, enc["input_ids"].shape[1]:]
-            is_eos = torch.isin(new, eos_t)
+            new = out[:, ids.shape[1]:]
+            if new.shape[1] < cap:  # every row stopped early: pad to the cap
+                new = torch.nn.functional.pad(new, (0, cap - new.shape[1]),
+                                              value=int(tokenizer.pad_token_id))
+            own = torch.as_tensor(budgets[members], device=device)
+            inside = torch.arange(cap, device=device)[None, :] < own[:, None]
+            is_eos = torch.isin(new, eos_t) & inside
             has_eos = is_eos.any(dim=1)
-            first = torch.where(has_eos, is_eos.int().argmax(dim=1),
-                                torch.full_like(has_eos, new.shape[1], dtype=torch.long))
+            first = torch.where(has_eos, is_eos.int().argmax(dim=1), own)
             gen_tokens = first.tolist()
             n_steps = (first + has_eos.long()).tolist()
             stepped = sum(n_steps)
-            prompt_lens = enc["attention_mask"].sum(dim=1).tolist()
-            for i in range(len(batch)):
-                ids = new[i, :gen_tokens[i]]
-                rows.append({
-                    "prompt_len_tokens": int(prompt_lens[i]),
-                    "generated_text": tokenizer.decode(ids, skip_special_tokens=True),
-                    "gen_tokens": int(gen_tokens[i]),
-                    "n_steps": int(n_steps[i]),
-                    "stop_reason": "eos" if bool(has_eos[i]) else "max_new_tokens",
-                    "censored": not bool(has_eos[i]),
+            for j, i in enumerate(members):
+                stopped = bool(has_eos[j])
+                rows[i] = {
+                    "generated_text": tokenizer.decode(new[j, :gen_tokens[j]],
+                                                       skip_special_tokens=True),
+                    "gen_tokens": int(gen_tokens[j]),
+                    "n_steps": int(n_steps[j]),
+                    "stop_reason": "eos" if stopped else str(capped_by[i]),
+                    "censored": not stopped,
                     "batch_index": b,
-                    "batch_size": len(batch),
+                    "batch_size": len(members),
                     "seconds": dt,
                     "tokens_per_s": stepped / dt if dt > 0 else float("nan"),
-                })
-            bar.update(len(batch))
-            bar.set_postfix(batch=f"{b + 1}/{n_batches}", tok_s=f"{stepped / dt:.1f}")
+                }
+            bar.update(len(members))
+            bar.set_postfix(batch=f"{b + 1}/{len(batches)}", tok_s=f"{stepped / dt:.1f}")
     bar.close()
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=["generated_text", "gen_tokens", "n_steps",
+                                        "stop_reason", "censored", "batch_index",
+                                        "batch_size", "seconds", "tokens_per_s"])
+    frame.insert(0, "prompt_len_tokens", lengths)
+    frame.insert(1, "cap_tokens", budgets)
+    return frame
 
 
 def generate_cell(
@@ -381,16 +468,16 @@ def generate_cell(
                          batch_size=batch_size, progress=progress, desc=desc)
     out = prompts[["prompt_tokens", "prompt_index", "prompt_id", "doc_id", "prompt_text",
                    "prompt_tokens_ref"]].reset_index(drop=True)
-    if len(gen) == 0:
-        gen = pd.DataFrame(columns=[c for c in GENERATION_COLUMNS if c not in out.columns])
     out = pd.concat([out, gen.reset_index(drop=True)], axis=1)
     out["model"] = name
     out["decoding"] = decoding["name"]
+    out["prompt_format"] = decoding.get("prompt_format", "raw")
     out["do_sample"] = bool(decoding["do_sample"])
     for key in ("temperature", "top_p"):
         out[key] = float("nan") if decoding[key] is None else float(decoding[key])
     out["top_k"] = -1 if decoding["top_k"] is None else int(decoding["top_k"])
     out["max_new_tokens"] = int(max_new_tokens)
+    out["max_length"] = -1 if decoding.get("max_length") is None else int(decoding["max_length"])
     out["seed"] = int(seed)
     out["device"] = facts.get("device", "")
     out["dtype"] = facts.get("dtype", "")
@@ -398,8 +485,9 @@ def generate_cell(
     out["generation_id"] = (name + "|" + decoding["name"] + f"|m{int(max_new_tokens)}|s{int(seed)}|"
                             + out["prompt_id"].astype(str))
     out = out[GENERATION_COLUMNS]
-    return out.astype({"max_new_tokens": "int64", "seed": "int64", "prompt_tokens": "int64",
-                       "prompt_index": "int64", "prompt_len_tokens": "int64",
+    return out.astype({"max_new_tokens": "int64", "max_length": "int64", "seed": "int64",
+                       "prompt_tokens": "int64", "prompt_index": "int64",
+                       "prompt_len_tokens": "int64", "cap_tokens": "int64",
                        "prompt_tokens_ref": "int64", "gen_tokens": "int64",
                        "n_steps": "int64", "censored": "bool", "batch_index": "int64",
                        "batch_size": "int64", "seconds": "float64",
@@ -407,6 +495,11 @@ def generate_cell(
 
 
 # ----------------------------------------------------------------------------- loss
+
+
+def _batches(n: int, size: int) -> Iterable[tuple[int, int]]:
+    for b, s in enumerate(range(0, n, size)):
+        yield b, s
 
 
 def continuation_loss(lm, prompts: pd.DataFrame, *, batch_size: int = 8,
@@ -508,54 +601,30 @@ def measure_generations(generations: pd.DataFrame, prompts: pd.DataFrame, tokeni
             "human": h_len, "human_sentences": h_sent}
 
 
+#: The measured lengths of a generated text in ``generations.parquet``: doc_lengths
+#: column (scalelaw.lengths) -> generations column. ``gen_tokens`` is already the count
+#: in the model's own tokens, so the corpus tokenizer's count is ``gen_tokens_measure``.
+#: The one mapping both ways (docs/contracts.md).
+MEASURED_COLUMNS = {
+    "n_sentences": "gen_sentences", "L_words": "gen_words", "L_tokens": "gen_tokens_measure",
+    "L_chars": "gen_chars", "S_words_mean": "S_words_mean", "S_tokens_mean": "S_tokens_mean",
+    "S_chars_mean": "S_chars_mean", "status": "measure_status",
+}
+
+
+def attach_measured_lengths(generations: pd.DataFrame, doc_lengths: pd.DataFrame) -> pd.DataFrame:
+    """``generations`` with the measured lengths of each text (doc_lengths keyed by
+    ``doc_id`` = ``generation_id``) under the :data:`MEASURED_COLUMNS` names."""
+    lengths = doc_lengths.rename(columns={"doc_id": "generation_id"})
+    lengths = lengths[["generation_id", *MEASURED_COLUMNS]].rename(columns=MEASURED_COLUMNS)
+    return generations.merge(lengths, on="generation_id", how="left", validate="one_to_one")
+
+
+def measured_lengths(generations: pd.DataFrame) -> pd.DataFrame:
+    """The measured lengths of ``generations`` back under the doc_lengths names."""
+    return generations.rename(columns={v: k for k, v in MEASURED_COLUMNS.items()})
+
+
 def prompt_key(frame: pd.DataFrame) -> pd.Series:
     return ("p" + frame["prompt_tokens"].astype(int).astype(str) + " s"
             + frame["seed"].astype(int).astype(str) + " " + frame["prompt_id"].astype(str))
-
-
-# ----------------------------------------------------------------------------- the grid
-
-
-def sweep_plan(gen: Mapping[str, Any]) -> dict[str, Any]:
-    """Check the ``generate:`` config section and return its parsed parts.
-
-    Returns ``{"models": {name: ModelSpec}, "decoding": {name: settings},
-    "prompt_tokens": [...], "max_new_tokens": [...], "seeds": [...]}``. Model names must
-    be unique; every model spec is parsed here, so a mistake such as ``hub: gpt-2``
-    stops the workflow before any job runs.
-    """
-    from scalelaw.models import parse_model_spec
-
-    models: dict[str, Any] = {}
-    for i, entry in enumerate(gen.get("models") or []):
-        spec = parse_model_spec(entry)
-        if spec.name in models:
-            raise SweepError(f"generate.models: two models are named {spec.name!r}; "
-                             "give each a distinct 'name'")
-        models[spec.name] = spec
-    if gen.get("enabled", False) and not models:
-        raise SweepError("generate.enabled is true but generate.models is empty")
-    raw = gen.get("decoding") or [{"name": "greedy"}]
-    if isinstance(raw, Mapping):  # {name: settings} is accepted too
-        raw = [{"name": k, **(v or {})} for k, v in raw.items()]
-    decoding: dict[str, dict[str, Any]] = {}
-    for entry in raw:
-        entry = dict(entry)
-        name = str(entry.pop("name", ""))
-        if name in decoding:
-            raise SweepError(f"generate.decoding: two settings are named {name!r}")
-        decoding[name] = decoding_settings(name, entry)
-    for name in decoding:
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name):
-            raise SweepError(f"decoding name {name!r}: letters, digits, '_', '.', '-' only")
-
-    def ints(key, default):
-        values = [int(v) for v in (gen.get(key) or default)]
-        if len(set(values)) != len(values):
-            raise SweepError(f"generate.{key} has duplicates: {values}")
-        return values
-
-    return {"models": models, "decoding": decoding,
-            "prompt_tokens": ints("prompt_tokens", [64]),
-            "max_new_tokens": ints("max_new_tokens", [128]),
-            "seeds": ints("seeds", [0])}

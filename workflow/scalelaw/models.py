@@ -475,6 +475,47 @@ def pick_dtype(device: str, dtype: str = "auto"):
     return torch.float32
 
 
+def kv_cache_bytes_per_token(config, dtype_bytes: int) -> int:
+    """Bytes of key and value cache one token takes across all layers."""
+    layers = int(getattr(config, "num_hidden_layers", 0) or getattr(config, "n_layer", 0))
+    heads = int(getattr(config, "num_attention_heads", 0) or getattr(config, "n_head", 0))
+    kv_heads = int(getattr(config, "num_key_value_heads", 0) or heads)
+    hidden = int(getattr(config, "hidden_size", 0) or getattr(config, "n_embd", 0))
+    head_dim = int(getattr(config, "head_dim", 0) or (hidden // max(heads, 1)))
+    return 2 * layers * kv_heads * head_dim * int(dtype_bytes)
+
+
+def batch_size_for_memory(free_bytes: int, *, kv_bytes_per_token: int, tokens_per_row: int,
+                          vocab_size: int, dtype_bytes: int, fraction: float = 0.5,
+                          limit: int = 512) -> int:
+    """The largest batch whose KV cache and last-step logits fit in ``fraction`` of
+    ``free_bytes`` (the rest is left for activations and the allocator), at least 1.
+
+    A row needs its KV cache for ``tokens_per_row`` tokens (prompt + new tokens) and one
+    row of float32 logits plus one in the model's dtype for the step being decoded.
+    """
+    per_row = kv_bytes_per_token * int(tokens_per_row) + int(vocab_size) * (4 + int(dtype_bytes))
+    return int(max(1, min(limit, (fraction * free_bytes) // max(per_row, 1))))
+
+
+def generation_batch_size(lm: "LoadedModel", requested: int | str, tokens_per_row: int) -> int:
+    """``requested`` as given, or for ``"auto"``: on a GPU, sized to its free memory
+    (:func:`batch_size_for_memory`); elsewhere 16."""
+    if requested != "auto":
+        return int(requested)
+    device = str(lm.facts.get("device", "cpu"))
+    if not device.startswith("cuda"):
+        return 16
+    import torch
+
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    dtype_bytes = next(lm.model.parameters()).element_size()
+    return batch_size_for_memory(
+        free, kv_bytes_per_token=kv_cache_bytes_per_token(lm.model.config, dtype_bytes),
+        tokens_per_row=tokens_per_row, vocab_size=int(lm.model.config.vocab_size),
+        dtype_bytes=dtype_bytes)
+
+
 @dataclass
 class LoadedModel:
     model: Any

@@ -1,22 +1,22 @@
-"""Fits over the generation sweep: censored lengths, S against L, loss against size.
+"""Fits over the generation sweep: generated length, S against L, loss against size.
 
-Plain functions over DataFrames (the tables written by the generate rules).
+Plain functions over DataFrames (the tables written by the generate rules). Every fit
+comes back as a :class:`~scalelaw.fitting.result.FitResult`; :func:`fit_sweep` lays
+them out in one long table with ``results_frame`` (``fit/fits.parquet``), which the
+figures and the report read.
 
-Generated length is a survival time. ``n_steps`` (decoding steps: generated tokens, plus
-one for the EOS token when the model stopped itself) is observed exactly when the model
-emitted EOS and is right-censored at ``max_new_tokens`` when it hit the cap: its natural
-length is only known to be at least the cap. A plain mean of such lengths is biased
-downward by the cap, so:
-
-* :func:`km_medians`: Kaplan-Meier median of ``n_steps`` per (model, decoding,
-  max_new_tokens, prompt length), with its 95% CI (statsmodels ``SurvfuncRight``,
-  cloglog); NaN with ``median_reached=False`` when more than half hit the cap.
-* :func:`lognormal_aft`: a lognormal accelerated-failure-time model,
-  ``log T = b0 + b1 log P + sigma e``, ``e ~ N(0, 1)``, fitted by maximum likelihood
-  (statsmodels ``GenericLikelihoodModel``) with censored observations contributing
-  ``log S(t)``; standard errors clustered by source document (the same document gives
-  the prompts of every prompt length). ``b1`` is the elasticity of the median generated
-  length with respect to prompt length.
+* Generated length against prompt length, with censoring:
+  :mod:`scalelaw.fitting.censored` (Kaplan-Meier medians, lognormal AFT, the elasticity
+  as percent per doubling of the prompt, the artifact of a total length cap).
+* S against L of generated text (:func:`generated_text_lengths`,
+  :func:`matched_human_lengths`, :func:`s_vs_l_fits`). A generation that hit its cap
+  ends inside a sentence: its last sentence is cut, so it is dropped, and the text is
+  kept as censored (its L is a lower bound of its natural length). Fits are reported
+  on two sets, every text with the cut sentence dropped (``trimmed``) and the texts that
+  stopped by EOS only (``eos_only``), with the counts of each. The human baseline is
+  the human continuation of the same prompt cut, in whole sentences, to the length of
+  the generated text it is compared with (``human_matched``), beside the full
+  continuations (``human_all``).
 * :func:`loss_vs_size`: L(N) as a pure power law and as E + A N^-alpha through
   ``scalelaw.fit.fit_law`` (Huber loss on log L), on total and non-embedding parameter
   counts, with percentile bootstrap intervals over prompts, AICc, and a warning when the
@@ -27,212 +27,182 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-CELL_KEYS = ["model", "decoding", "max_new_tokens"]
-KM_KEYS = CELL_KEYS + ["prompt_tokens"]
+from scalelaw.fitting import censored
+from scalelaw.fitting.censored import CELL_KEYS
+from scalelaw.fitting.result import FitResult, Param, results_frame
 
-
-# ----------------------------------------------------------------------------- censoring
-
-
-def km_medians(gen: pd.DataFrame, by: Sequence[str] = KM_KEYS) -> pd.DataFrame:
-    """Kaplan-Meier median decoding steps per group, with the censoring counts.
-
-    Also gives the naive mean and median of ``gen_tokens`` (biased by the cap; for
-    contrast) and the mean prompt length in model tokens (the x of the figure).
-    """
-    from statsmodels.duration.survfunc import SurvfuncRight
-
-    rows = []
-    for key, g in gen.groupby(list(by), sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        t = g["n_steps"].to_numpy(dtype=float)
-        event = (~g["censored"].astype(bool)).to_numpy().astype(int)
-        row = dict(zip(by, key))
-        row.update(
-            n=len(g), n_censored=int((event == 0).sum()),
-            frac_censored=float((event == 0).mean()) if len(g) else float("nan"),
-            cap=int(g["max_new_tokens"].max()),
-            prompt_len_tokens_mean=float(g["prompt_len_tokens"].mean()),
-            naive_mean_gen_tokens=float(g["gen_tokens"].mean()),
-            naive_median_gen_tokens=float(g["gen_tokens"].median()),
-        )
-        med = lo = hi = float("nan")
-        if len(g) and event.sum() > 0:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                sf = SurvfuncRight(t, event)
-                med = float(sf.quantile(0.5))
-                try:
-                    lo, hi = (float(v) for v in sf.quantile_ci(0.5))
-                except Exception:  # too few events for an interval
-                    pass
-        row.update(km_median_steps=med, km_median_ci_low=lo, km_median_ci_high=hi,
-                   median_reached=bool(np.isfinite(med)))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _aft_loglike_obs(params, logt, X, event):
-    beta, log_sigma = params[:-1], params[-1]
-    sigma = math.exp(log_sigma)
-    z = (logt - X @ beta) / sigma
-    # density of T at t for events (Jacobian -log t), survivor function for censored
-    return np.where(event, stats.norm.logpdf(z) - log_sigma - logt, stats.norm.logsf(z))
-
-
-def lognormal_aft(time: Any, event: Any, x: Any, groups: Any = None) -> dict[str, Any]:
-    """Lognormal AFT of T on log x with right censoring; returns a flat record.
-
-    ``time`` > 0; ``event`` 1 when observed, 0 when censored; ``groups`` for clustered
-    standard errors (else robust HC0 sandwich). Keys: b0, b1, sigma with se, 95% CI
-    (Wald), n, n_events, n_censored, loglik, converged, se_type and ``warning`` (empty
-    when the fit is identified).
-    """
-    from statsmodels.base.model import GenericLikelihoodModel
-
-    t = np.asarray(time, dtype=float)
-    ev = np.asarray(event, dtype=bool)
-    lx = np.log(np.asarray(x, dtype=float))
-    n, n_ev = t.size, int(ev.sum())
-    out: dict[str, Any] = {"n": n, "n_events": n_ev, "n_censored": n - n_ev,
-                           "n_x": int(np.unique(lx).size), "warning": ""}
-    nan = float("nan")
-    for k in ("b0", "b1", "sigma"):
-        out.update({k: nan, f"{k}_se": nan, f"{k}_ci_low": nan, f"{k}_ci_high": nan})
-    out.update(loglik=nan, converged=False, se_type="")
-    problems = []
-    if n < 3:
-        problems.append(f"only {n} generations")
-    if n_ev == 0:
-        problems.append("every generation hit the cap: no event, the length scale is not "
-                        "identified (raise max_new_tokens)")
-    if out["n_x"] < 2:
-        problems.append("a single prompt length: the slope b1 is not identified")
-    if problems:
-        out["warning"] = "; ".join(problems)
-        return out
-    if n_ev and np.unique(t[ev]).size == 1 and n_ev == n:
-        problems.append(f"every generation stopped after exactly {int(t[0])} steps: no "
-                        "spread in length to model")
-        out["warning"] = "; ".join(problems)
-        return out
-    if n_ev < 5:
-        problems.append(f"only {n_ev} generations stopped by EOS: estimates are fragile")
-    logt = np.log(t)
-    X = np.column_stack([np.ones(n), lx])
-
-    class LogNormalAFT(GenericLikelihoodModel):
-        def loglikeobs(self, params):
-            return _aft_loglike_obs(params, self.endog, self.exog, ev)
-
-    ols = np.linalg.lstsq(X, logt, rcond=None)[0]
-    resid_sd = float(np.std(logt - X @ ols)) or 0.5
-    start = np.r_[ols, math.log(max(resid_sd, 1e-2))]
-    model = LogNormalAFT(logt, X, extra_params_names=["log_sigma"])
-    if groups is not None and pd.Series(groups).nunique() >= 5:
-        codes = pd.factorize(pd.Series(groups))[0]
-        cov = dict(cov_type="cluster", cov_kwds={"groups": codes})
-        se_type = f"cluster-robust by document ({pd.Series(groups).nunique()} clusters)"
-    else:
-        cov = dict(cov_type="HC0")
-        se_type = "robust sandwich (HC0)"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            res = model.fit(start_params=start, method="bfgs", maxiter=2000, disp=0, **cov)
-            if not res.mle_retvals.get("converged", False):
-                res = model.fit(start_params=res.params, method="nm", maxiter=20000,
-                                disp=0, **cov)
-        except Exception as err:  # singular covariance and the like
-            out["warning"] = f"fit failed: {err}"
-            return out
-    params, bse = np.asarray(res.params), np.asarray(res.bse)
-    z = stats.norm.ppf(0.975)
-    for i, k in enumerate(("b0", "b1")):
-        out.update({k: float(params[i]), f"{k}_se": float(bse[i]),
-                    f"{k}_ci_low": float(params[i] - z * bse[i]),
-                    f"{k}_ci_high": float(params[i] + z * bse[i])})
-    ls, ls_se = float(params[2]), float(bse[2])
-    out.update(sigma=math.exp(ls), sigma_se=math.exp(ls) * ls_se,
-               sigma_ci_low=math.exp(ls - z * ls_se), sigma_ci_high=math.exp(ls + z * ls_se),
-               loglik=float(res.llf), converged=bool(res.mle_retvals.get("converged", False)),
-               se_type=se_type)
-    if not out["converged"]:
-        problems.append("optimizer did not converge")
-    if not np.all(np.isfinite(bse)):
-        problems.append("standard errors not finite")
-    out["warning"] = "; ".join(problems)
-    return out
-
-
-def aft_fits(gen: pd.DataFrame, by: Sequence[str] = CELL_KEYS) -> pd.DataFrame:
-    """:func:`lognormal_aft` of ``n_steps`` on ``prompt_len_tokens`` per group."""
-    rows = []
-    for key, g in gen.groupby(list(by), sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        rec = lognormal_aft(g["n_steps"], ~g["censored"].astype(bool), g["prompt_len_tokens"],
-                            groups=g["doc_id"] if "doc_id" in g else None)
-        rows.append({**dict(zip(by, key)), "response": "log n_steps",
-                     "x": "log prompt_len_tokens", "cap": int(g["max_new_tokens"].max()),
-                     **rec})
-    return pd.DataFrame(rows)
-
-
-def censoring_summary(gen: pd.DataFrame, by: Sequence[str] = CELL_KEYS) -> pd.DataFrame:
-    """How many generations hit the cap, per group and overall (model = "all")."""
-    def one(g):
-        return pd.Series({"n": len(g), "n_eos": int((~g["censored"]).sum()),
-                          "n_capped": int(g["censored"].sum()),
-                          "frac_capped": float(g["censored"].mean()) if len(g) else float("nan")})
-    parts = [gen.groupby(list(by), sort=True).apply(one, include_groups=False).reset_index()]
-    total = one(gen).to_dict()
-    parts.append(pd.DataFrame([{**{k: "all" for k in by}, **total}]))
-    out = pd.concat([p.astype({k: str for k in by}) for p in parts], ignore_index=True)
-    return out.astype({"n": "int64", "n_eos": "int64", "n_capped": "int64"})
+UNIT_COLUMNS = {"words": "n_words", "tokens": "n_tokens", "chars": "n_chars"}
+TEXT_KEYS = CELL_KEYS + ["prompt_format", "max_length"]
 
 
 # ----------------------------------------------------------------------------- S vs L
 
 
-def s_vs_l(lengths: pd.DataFrame, by: Sequence[str], unit: str = "words",
-           min_docs: int = 5) -> pd.DataFrame:
-    """S = a L^b per group by OLS on logs with HC3 errors (``scalelaw.fit.ols_log``).
+def generated_text_lengths(gen: pd.DataFrame, sentences: pd.DataFrame) -> pd.DataFrame:
+    """L and S of each generated text from its whole sentences.
 
-    ``lengths`` is a doc_lengths table (scalelaw.lengths) with the ``by`` columns added;
-    rows with status != "ok" are left out and counted.
+    ``sentences`` is the sentence table of the generated texts (``doc_id`` =
+    ``generation_id``). A capped generation loses its last sentence (cut by the cap).
+    ``status``: ``ok``; ``no_room`` (nothing generated under a total cap);
+    ``no_sentences`` (an empty text); ``no_whole_sentence`` (capped with a single,
+    cut, sentence). L is the sum of the kept sentences' lengths and S their mean, in
+    words, tokens and characters.
     """
-    from scalelaw import fit
+    from scalelaw.generate import prompt_key
 
-    xcol, ycol = f"L_{unit}", f"S_{unit}_mean"
-    rows = []
-    for key, g in lengths.groupby(list(by), sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        ok = g[(g["status"] == "ok") & (g[xcol] > 0) & (g[ycol] > 0)]
-        row = {**dict(zip(by, key)), "unit": unit, "n": len(ok),
-               "n_excluded": len(g) - len(ok), "b": np.nan, "b_se": np.nan,
-               "b_ci_low": np.nan, "b_ci_high": np.nan, "a": np.nan,
-               "S_mean": float(ok[ycol].mean()) if len(ok) else np.nan,
-               "L_mean": float(ok[xcol].mean()) if len(ok) else np.nan,
-               "se_type": "", "warning": ""}
-        if len(ok) < min_docs or ok[xcol].nunique() < 2:
-            row["warning"] = f"{len(ok)} usable texts (need {min_docs} with spread in L)"
-        else:
-            try:
-                rec = fit.ols_log(ok[xcol].to_numpy(float), ok[ycol].to_numpy(float))
-                z = stats.norm.ppf(0.975)
-                row.update(b=rec.b, b_se=rec.se_b, b_ci_low=rec.b - z * rec.se_b,
-                           b_ci_high=rec.b + z * rec.se_b, a=rec.a, se_type=rec.se_type)
-            except Exception as err:
-                row["warning"] = str(err)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    base = gen[["generation_id", *TEXT_KEYS, "censored", "n_steps", "prompt_tokens", "seed",
+                "prompt_id"]].copy()
+    base["prompt_key"] = prompt_key(base)
+    sent = sentences.rename(columns={"doc_id": "generation_id"})
+    sent = sent.merge(base[["generation_id", "censored"]], on="generation_id", how="inner")
+    last = sent.groupby("generation_id")["sentence_index"].transform("max")
+    cut = sent["censored"].astype(bool) & (sent["sentence_index"] == last)
+    total = sent.groupby("generation_id").size().rename("n_sentences_generated")
+    kept = sent[~cut].groupby("generation_id").agg(
+        n_sentences=("sentence_index", "size"),
+        **{f"L_{u}": (col, "sum") for u, col in UNIT_COLUMNS.items()})
+    out = base.merge(total, on="generation_id", how="left").merge(kept, on="generation_id",
+                                                                  how="left")
+    out["n_sentences_generated"] = out["n_sentences_generated"].fillna(0).astype("int64")
+    out["n_sentences"] = out["n_sentences"].fillna(0).astype("int64")
+    out["cut_sentence_dropped"] = out["censored"].astype(bool) & (out["n_sentences_generated"] > 0)
+    for u in UNIT_COLUMNS:
+        out[f"L_{u}"] = out[f"L_{u}"].fillna(0).astype("int64")
+        out[f"S_{u}_mean"] = np.where(out["n_sentences"] > 0,
+                                      out[f"L_{u}"] / out["n_sentences"].clip(lower=1), np.nan)
+    out["status"] = np.select(
+        [out["n_steps"] <= 0, out["n_sentences_generated"] == 0, out["n_sentences"] == 0],
+        ["no_room", "no_sentences", "no_whole_sentence"], "ok")
+    out["source"] = "generated"
+    return out
+
+
+def matched_human_lengths(texts: pd.DataFrame, human_sentences: pd.DataFrame,
+                          unit: str = "words") -> pd.DataFrame:
+    """For each usable generated text, the human continuation of its prompt cut to
+    whole sentences of at most the generated text's L (at least one sentence).
+
+    ``human_sentences`` is the sentence table of the human continuations (``doc_id`` =
+    the prompt key). ``human_shorter`` marks a continuation that ends before reaching
+    the generated length (raise ``continuation_tokens``).
+    """
+    col = UNIT_COLUMNS[unit]
+    ok = texts[texts["status"] == "ok"][["generation_id", "prompt_key", *TEXT_KEYS,
+                                         "censored", f"L_{unit}"]]
+    ok = ok.rename(columns={f"L_{unit}": "target"})
+    hs = human_sentences.rename(columns={"doc_id": "prompt_key"}).sort_values(
+        ["prompt_key", "sentence_index"])
+    pairs = ok.merge(hs[["prompt_key", "sentence_index", *UNIT_COLUMNS.values()]],
+                     on="prompt_key", how="inner")
+    pairs["cum"] = pairs.groupby("generation_id")[col].cumsum()
+    first = pairs.groupby("generation_id").cumcount() == 0
+    full = pairs.groupby("generation_id")["cum"].transform("max")
+    take = pairs[(pairs["cum"] <= pairs["target"]) | first]
+    agg = take.groupby("generation_id").agg(
+        n_sentences=("sentence_index", "size"),
+        **{f"L_{u}": (c, "sum") for u, c in UNIT_COLUMNS.items()})
+    out = ok.merge(agg, on="generation_id", how="inner")
+    out = out.merge(pairs.assign(full=full).drop_duplicates("generation_id")[
+        ["generation_id", "full"]], on="generation_id")
+    out["human_shorter"] = out["full"] < out["target"]
+    for u in UNIT_COLUMNS:
+        out[f"S_{u}_mean"] = out[f"L_{u}"] / out["n_sentences"]
+    out["status"] = "ok"
+    out["source"] = "human"
+    return out.drop(columns=["full"])
+
+
+def human_text_lengths(human: pd.DataFrame) -> pd.DataFrame:
+    """The full human continuations (doc_lengths of the continuations) as text rows."""
+    out = human.rename(columns={"doc_id": "prompt_key"}).copy()
+    out["source"] = "human"
+    return out
+
+
+def power_fit_log(L: Any, S: Any, *, group: Mapping[str, Any], n_unit: str,
+                  min_texts: int = 5, confidence_level: float = 0.95,
+                  diagnostics: Mapping[str, Any] | None = None) -> FitResult:
+    """S = a L^b by OLS of log S on log L with HC3 errors, as a FitResult."""
+    import statsmodels.api as sm
+
+    L, S = np.asarray(L, dtype=float), np.asarray(S, dtype=float)
+    ok = np.isfinite(L) & np.isfinite(S) & (L > 0) & (S > 0)
+    problems, nan = [], math.nan
+    params = {"a": Param(nan), "b": Param(nan)}
+    loglik = nan
+    if ok.sum() < min_texts or np.unique(L[ok]).size < 2:
+        problems.append(f"{int(ok.sum())} usable texts (need {min_texts} with spread in L)")
+    else:
+        res = sm.OLS(np.log(S[ok]), sm.add_constant(np.log(L[ok]))).fit(cov_type="HC3")
+        z = stats.norm.ppf(0.5 + confidence_level / 2)
+        (la, b), (se_la, se_b) = res.params, res.bse
+        params = {
+            "a": Param(math.exp(la), math.exp(la) * se_la, "HC3, delta method",
+                       math.exp(la - z * se_la), math.exp(la + z * se_la), "Wald on log a, HC3"),
+            "b": Param(b, se_b, "HC3", b - z * se_b, b + z * se_b, "Wald, HC3"),
+        }
+        loglik = float(res.llf)
+    return FitResult(analysis="s_vs_l", law="power", formula="S = a L^b", estimator="ols_log",
+                     params=params, n=int(ok.sum()), n_unit=n_unit,
+                     confidence_level=confidence_level, group=dict(group), loglik=loglik,
+                     aicc_scale="log S",
+                     diagnostics={"n_excluded": int((~ok).sum()), **dict(diagnostics or {})},
+                     warnings=problems)
+
+
+def _labels(g: pd.DataFrame, keys: Sequence[str], key: Any) -> dict[str, Any]:
+    key = key if isinstance(key, tuple) else (key,)
+    labels = {k: (v.item() if hasattr(v, "item") else v) for k, v in zip(keys, key)}
+    if labels.get("max_length") == -1:
+        labels["max_length"] = None
+    return labels
+
+
+def s_vs_l_fits(texts: pd.DataFrame, matched: pd.DataFrame, human: pd.DataFrame,
+                unit: str = "words", min_texts: int = 5) -> tuple[list[FitResult], pd.DataFrame]:
+    """S against L of generated text (``trimmed`` and ``eos_only``), of the length-matched
+    human continuations and of all human continuations; returns the fits and the text
+    rows they rest on (for the figure)."""
+    x, y = f"L_{unit}", f"S_{unit}_mean"
+    fits: list[FitResult] = []
+    frames = []
+    for key, g in texts.groupby(TEXT_KEYS, sort=True, dropna=False):
+        counts = {"n_generated": len(g), "n_ok": int((g["status"] == "ok").sum()),
+                  **{f"n_{s}": int((g["status"] == s).sum())
+                     for s in ("no_room", "no_sentences", "no_whole_sentence")},
+                  "n_capped_kept": int(((g["status"] == "ok") & g["censored"]).sum()),
+                  "n_cut_sentences_dropped": int(g["cut_sentence_dropped"].sum())}
+        labels = _labels(g, TEXT_KEYS, key)
+        ok = g[g["status"] == "ok"]
+        for text_set, rows in (("trimmed", ok), ("eos_only", ok[~ok["censored"].astype(bool)])):
+            fits.append(power_fit_log(rows[x], rows[y], group={**labels, "source": "generated",
+                                                               "text_set": text_set, "unit": unit},
+                                      n_unit="generations", min_texts=min_texts,
+                                      diagnostics=counts))
+            frames.append(rows.assign(text_set=text_set))
+        m = matched
+        for k, v in zip(TEXT_KEYS, key if isinstance(key, tuple) else (key,)):
+            m = m[m[k] == v]
+        fits.append(power_fit_log(m[x], m[y], group={**labels, "source": "human",
+                                                     "text_set": "human_matched", "unit": unit},
+                                  n_unit="prompts", min_texts=min_texts,
+                                  diagnostics={"n_human_shorter": int(m["human_shorter"].sum())}))
+        frames.append(m.assign(text_set="human_matched"))
+    ok_h = human[human["status"] == "ok"]
+    fits.append(power_fit_log(ok_h[x], ok_h[y], group={"source": "human", "text_set": "human_all",
+                                                       "unit": unit},
+                              n_unit="prompts", min_texts=min_texts,
+                              diagnostics={"n_excluded_status": int(len(human) - len(ok_h))}))
+    frames.append(ok_h.assign(text_set="human_all"))
+    cols = ["source", "text_set", *TEXT_KEYS, "censored", x, y]
+    rows = pd.concat([f.reindex(columns=cols) for f in frames], ignore_index=True)
+    return fits, rows
 
 
 # ----------------------------------------------------------------------------- loss vs N
@@ -323,35 +293,34 @@ def model_means(losses: pd.DataFrame, facts: pd.DataFrame,
 
 
 def fit_sweep(gen: pd.DataFrame, human: pd.DataFrame, losses: pd.DataFrame,
-              facts: pd.DataFrame, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+              facts: pd.DataFrame, options: Mapping[str, Any],
+              generated_sentences: pd.DataFrame | None = None,
+              human_sentences: pd.DataFrame | None = None) -> dict[str, Any]:
     """Every fit of the sweep; returns tables and a JSON-able summary.
 
     ``gen``: generations with measured lengths (generate_collect); ``human``: doc_lengths
     of the human continuations; ``losses``: per-prompt losses; ``facts``: one row per
-    model. Options: ``n_bootstrap`` (1000), ``seed`` (0), ``loss_metric``
-    ("loss_nats_per_token"), ``unit`` for S vs L ("words"), ``min_texts`` (5).
+    model; the sentence tables of generated and human texts for S against L. Options
+    (the validated ``generate.fit`` section): ``n_bootstrap``, ``seed``,
+    ``loss_metric``, ``unit``, ``min_texts``. ``fits`` is the long table of every
+    FitResult (AFT, elasticity, cap artifact, S against L).
     """
-    options = dict(options or {})
-    unit = options.get("unit", "words")
-    metric = options.get("loss_metric", "loss_nats_per_token")
-    out: dict[str, Any] = {
-        "censoring": censoring_summary(gen),
-        "km": km_medians(gen),
-        "aft": aft_fits(gen),
-    }
-    glen = gen.rename(columns={"gen_sentences": "n_sentences", "gen_words": "L_words",
-                               "gen_tokens_measure": "L_tokens", "gen_chars": "L_chars",
-                               "measure_status": "status"})
-    s_gen = s_vs_l(glen.assign(source="generated"), ["source", *CELL_KEYS], unit,
-                   min_docs=int(options.get("min_texts", 5)))
-    s_hum = s_vs_l(human.assign(source="human"), ["source"], unit,
-                   min_docs=int(options.get("min_texts", 5)))
-    out["s_vs_l"] = pd.concat([s_hum, s_gen], ignore_index=True)
-    n_models = int(facts["model"].nunique()) if "model" in facts else int(facts["name"].nunique())
+    unit, metric = options["unit"], options["loss_metric"]
+    aft = censored.aft_fits(gen)
+    results: list[FitResult] = [*aft, *(censored.elasticity(f) for f in aft),
+                                *censored.cap_artifact(gen)]
+    out: dict[str, Any] = {"censoring": censored.censoring_summary(gen),
+                           "km": censored.km_medians(gen)}
+    texts = generated_text_lengths(gen, generated_sentences)
+    matched = matched_human_lengths(texts, human_sentences, unit)
+    s_fits, out["texts"] = s_vs_l_fits(texts, matched, human_text_lengths(human), unit,
+                                       min_texts=int(options["min_texts"]))
+    out["fits"] = results_frame(results + s_fits)
+    n_models = int(facts["model"].nunique())
     if n_models >= 2:
         out["loss_size"] = loss_vs_size(losses, facts, metric=metric,
-                                        n_boot=int(options.get("n_bootstrap", 1000)),
-                                        seed=int(options.get("seed", 0)))
+                                        n_boot=int(options["n_bootstrap"]),
+                                        seed=int(options["seed"]))
     else:
         out["loss_size"] = pd.DataFrame([{
             "law": None, "convention": None, "parameter": None, "n_models": n_models,
@@ -366,26 +335,34 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(df.to_json(orient="records")) if len(df) else []
 
 
+def _speed(gen: pd.DataFrame) -> list[dict[str, Any]]:
+    ran = gen[gen["batch_index"] >= 0].drop_duplicates(
+        ["model", "decoding", "max_new_tokens", "seed", "prompt_tokens", "batch_index"])
+    if ran.empty:
+        return []
+    return _records(ran.groupby("model").apply(lambda g: pd.Series({
+        "tokens_per_s": float(g["tokens_per_s"].mul(g["seconds"]).sum() / g["seconds"].sum()),
+        "seconds": float(g["seconds"].sum()),
+        "device": g["device"].iloc[0], "dtype": g["dtype"].iloc[0],
+        "threads": int(g["threads"].iloc[0])}), include_groups=False).reset_index())
+
+
 def _summary(out, gen, facts, metric) -> dict[str, Any]:
-    warnings_ = sorted({w for t in ("aft", "s_vs_l", "loss_size") if "warning" in out[t]
-                        for w in out[t]["warning"].dropna() if w})
+    fit_warnings = {w for ws in out["fits"]["warnings"] for w in json.loads(ws)}
+    loss_warnings = set(out["loss_size"]["warning"].dropna()) if "warning" in out["loss_size"] else set()
+    elastic = out["fits"][out["fits"]["analysis"] == "generated_length_elasticity"]
     return {
         "n_generations": int(len(gen)),
-        "n_capped": int(gen["censored"].sum()),
+        "n_eos": int((~gen["censored"]).sum()),
+        "n_capped": int((gen["censored"] & (gen["n_steps"] > 0)).sum()),
+        "n_no_room": int((gen["n_steps"] <= 0).sum()),
         "frac_capped": float(gen["censored"].mean()) if len(gen) else None,
         "models": _records(facts),
         "censoring": _records(out["censoring"]),
-        "aft": _records(out["aft"]),
-        "s_vs_l": _records(out["s_vs_l"]),
+        "elasticity": _records(elastic),
         "loss_metric": metric,
         "loss_vs_size": _records(out["loss_size"]),
         "model_means": _records(out["model_means"]),
-        "tokens_per_s": _records(
-            gen.drop_duplicates(["model", "decoding", "max_new_tokens", "seed", "prompt_tokens", "batch_index"])
-            .groupby("model").apply(lambda g: pd.Series({
-                "tokens_per_s": float(g["tokens_per_s"].mul(g["seconds"]).sum() / g["seconds"].sum()),
-                "device": g["device"].iloc[0], "dtype": g["dtype"].iloc[0],
-                "threads": int(g["threads"].iloc[0])}), include_groups=False).reset_index()
-        ) if len(gen) else [],
-        "warnings": warnings_,
+        "tokens_per_s": _speed(gen),
+        "warnings": sorted(w for w in fit_warnings | loss_warnings if w),
     }

@@ -35,7 +35,8 @@ def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> Non
     rng = np.random.default_rng(0)
     for ax, model in zip(axes[0], models):
         g = gen[gen["model"] == model]
-        for (dec, cap), d in g.groupby(["decoding", "max_new_tokens"]):
+        for (dec, cap), d_all in g.groupby(["decoding", "max_new_tokens"]):
+            d = d_all[d_all["n_steps"] > 0]  # rows with no room under a total cap: counted in the tables
             x = d["prompt_len_tokens"].to_numpy(float) * np.exp(rng.normal(0, 0.02, len(d)))
             ev = ~d["censored"].to_numpy(bool)
             ax.scatter(x[ev], d["n_steps"][ev], s=12, color=colors[dec], alpha=0.5)
@@ -51,7 +52,13 @@ def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> Non
                         yerr=err[:, ok.to_numpy()], color=colors[dec], lw=1.5, capsize=3,
                         marker="s", elinewidth=0.8,
                         label=f"{dec}, cap {cap}: KM median ({int(d['censored'].sum())}/{len(d)} capped)")
-            ax.axhline(cap, color=colors[dec], ls=":", lw=0.8)
+            total = int(d_all["max_length"].iloc[0]) if "max_length" in d_all else -1
+            if total > 0:  # a total cap: room left = max_length - prompt length
+                px = np.geomspace(max(d_all["prompt_len_tokens"].min(), 1), total - 1, 50)
+                ax.plot(px, total - px, color=colors[dec], ls="--", lw=0.8,
+                        label=f"{dec}: max_length {total} - prompt length")
+            else:
+                ax.axhline(cap, color=colors[dec], ls=":", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("prompt length (model tokens)")
@@ -63,26 +70,31 @@ def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> Non
     plt.close(fig)
 
 
-def plot_s_vs_l(gen: pd.DataFrame, human: pd.DataFrame, path: str, unit: str = "words") -> None:
-    """Mean sentence length against text length: generated (per decoding) beside the
-    human continuations of the same prompts."""
+def plot_s_vs_l(texts: pd.DataFrame, path: str, unit: str = "words") -> None:
+    """Mean sentence length against text length: generated texts (capped ones without
+    their cut last sentence, hollow) beside the human continuations of the same prompts
+    cut to the same lengths; one panel per model (the rows of ``fit/s_vs_l_texts``)."""
     plt = _plt()
-    models = sorted(gen["model"].unique())
+    gen = texts[texts["text_set"] == "trimmed"]
+    human = texts[texts["text_set"] == "human_matched"]
+    models = sorted(gen["model"].dropna().unique())
     fig, axes = plt.subplots(1, max(1, len(models)), figsize=(5.5 * max(1, len(models)), 4.2),
                              squeeze=False)
-    colors = _colors(sorted(gen["decoding"].unique()))
-    hx, hy = human[f"L_{unit}"], human[f"S_{unit}_mean"]
-    hok = (human["status"] == "ok") & (hx > 0)
+    colors = _colors(sorted(gen["decoding"].dropna().unique()))
+    x, y = f"L_{unit}", f"S_{unit}_mean"
     for ax, model in zip(axes[0], models):
-        ax.scatter(hx[hok], hy[hok], s=14, color="black", alpha=0.6, label="human continuation")
-        g = gen[(gen["model"] == model) & (gen["measure_status"] == "ok") & (gen["gen_words"] > 0)]
-        for dec, d in g.groupby("decoding"):
-            ax.scatter(d[f"gen_{unit}"] if unit == "words" else d[f"gen_{unit}_measure"],
-                       d[f"S_{unit}_mean"], s=12, color=colors[dec], alpha=0.5,
+        h = human[human["model"] == model].drop_duplicates([x, y])
+        ax.scatter(h[x], h[y], s=14, color="black", alpha=0.5,
+                   label="human continuation, cut to the generated length")
+        for dec, d in gen[gen["model"] == model].groupby("decoding"):
+            capped = d["censored"].astype(bool)
+            ax.scatter(d.loc[~capped, x], d.loc[~capped, y], s=12, color=colors[dec], alpha=0.6,
                        label=f"generated, {dec}")
+            ax.scatter(d.loc[capped, x], d.loc[capped, y], s=16, facecolors="none",
+                       edgecolors=colors[dec], alpha=0.6)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel(f"L: text length ({unit})")
+        ax.set_xlabel(f"L: text length ({unit}; hollow: hit the cap, cut sentence dropped)")
         ax.set_ylabel(f"S: mean sentence length ({unit})")
         ax.set_title(model)
         ax.legend(fontsize=7)
@@ -148,50 +160,178 @@ def _table(df: pd.DataFrame, cols: list[str], floatfmt: str = ".3g") -> str:
     return "\n".join(lines) + "\n"
 
 
+def _setting(g: Mapping[str, Any]) -> str:
+    parts = [str(g.get("prompt_format") or "raw")]
+    if g.get("do_sample"):
+        top_k = int(g["top_k"]) if g.get("top_k") not in (None, -1) else 0
+        parts.append(f"sampling T={g.get('temperature'):g}, top_p={g.get('top_p'):g}, "
+                     f"top_k={top_k or 'off'}")
+    else:
+        parts.append("greedy")
+    parts.append(f"prompt + generation <= {g['max_length']}" if g.get("max_length")
+                 else f"max_new_tokens {g.get('max_new_tokens')}")
+    return ", ".join(parts)
+
+
+def _pct(v: float) -> str:
+    return f"{v:+.0f} %" if np.isfinite(v) else "n/a"
+
+
+def answer_sentences(fits: pd.DataFrame) -> list[str]:
+    """The answer in words, one sentence per model and decoding, from the elasticity
+    rows of the fit table (``analysis == generated_length_elasticity``)."""
+    import json
+
+    rows = fits[fits["analysis"] == "generated_length_elasticity"]
+    out = []
+    for r in rows.itertuples():
+        g, diag = json.loads(r.group), json.loads(r.diagnostics)
+        warns = json.loads(r.warnings)
+        head = (f"**{g['model']}, {g['decoding']}** ({_setting(g)}): "
+                f"{diag['n_events']} of {r.n} generations stopped by themselves"
+                + (f" ({diag['n_no_room']} more had no room under the total cap)"
+                   if diag.get("n_no_room") else ""))
+        if not np.isfinite(r.estimate):
+            out.append(f"{head}; the data cannot tell how the generated length depends on the "
+                       f"prompt length ({'; '.join(warns)}).")
+            continue
+        ci = f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}]"
+        verdict = diag["verdict"]
+        if verdict == "grows":
+            tail = "the generated text grows with the prompt"
+        elif verdict == "shrinks":
+            tail = "the generated text gets shorter as the prompt grows"
+        else:
+            tail = "the data cannot tell whether it grows or shrinks (the interval spans 0)"
+        fragile = f" Caution: {'; '.join(warns)}." if warns else ""
+        out.append(f"{head}; the median generated length changes by {_pct(r.estimate)} per "
+                   f"doubling of the prompt {ci} (lognormal AFT, {r.confidence_level:.0%} CI): "
+                   f"{tail}.{fragile}")
+    return out
+
+
+def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
+    """What a total cap (the seed's max_length) does, in words, from the cap_artifact rows."""
+    import json
+
+    rows = fits[fits["analysis"] == "cap_artifact"].copy()
+    if rows.empty:
+        return []
+    rows["g"] = [json.loads(g) for g in rows["group"]]
+    rows["key"] = [(g["model"], g["decoding"], g["max_new_tokens"]) for g in rows["g"]]
+    out = []
+    for _, pair in rows.groupby("key", sort=True):
+        by = {r.g["response"]: r for r in pair.itertuples()}
+        ret, new = by.get("returned_tokens"), by.get("generated_tokens")
+        any_row = ret if ret is not None else new
+        g, diag = any_row.g, json.loads(any_row.diagnostics)
+        n_room = diag["n_at_total_cap"] + diag["n_eos"] + diag["n_at_max_new_tokens"]
+        identity = ("each of them has exactly max_length - prompt length new tokens"
+                    if diag["cap_identity_holds"] else "some of them do not match max_length - prompt length")
+
+        def slope(r):
+            if r is None or not np.isfinite(r.estimate):
+                return "n/a"
+            from scalelaw.fitting.censored import pct_per_doubling
+
+            return (f"{_pct(pct_per_doubling(r.estimate))} per doubling "
+                    f"[{_pct(pct_per_doubling(r.ci_low))}, {_pct(pct_per_doubling(r.ci_high))}]")
+        out.append(
+            f"**The seed's call reproduced ({g['model']}, {g['decoding']}: {_setting(g)}).** "
+            f"With a total cap, generated length = {g['max_length']} - prompt length unless the "
+            f"model stops first. {diag['n_at_total_cap']} of {n_room} generations with room were "
+            f"stopped by that cap ({identity}), {diag['n_eos']} stopped by themselves, and "
+            f"{diag['n_no_room']} prompts were too long to leave any room (transformers refuses "
+            f"such a call). The text the seed's pipeline prints (prompt included) changes by "
+            f"{slope(ret)} of the prompt and the new text alone by {slope(new)} (OLS on logs, "
+            f"HC3, ignoring censoring as the seed did). Under this cap the room for new text "
+            f"shrinks as the prompt grows ({g['max_length']} - prompt length), and the printed "
+            f"text contains the prompt, so both slopes measure the cap and the prompt more "
+            f"than the model. The seed's observation that longer "
+            f"input gives longer generated text is an artifact of its own cap; the "
+            f"censoring-aware answer for the same call is in the list above."
+        )
+    return out
+
+
+def _fit_table(fits: pd.DataFrame, analysis: str) -> pd.DataFrame:
+    import json
+
+    from scalelaw.fitting.result import expand_group
+
+    rows = fits[fits["analysis"] == analysis]
+    if rows.empty:
+        return rows
+    out = expand_group(rows.drop(columns=[c for c in ("unit",) if c in rows]))
+    diag = pd.DataFrame([json.loads(d) for d in out["diagnostics"]], index=out.index)
+    keep = [c for c in diag.columns if c not in out.columns]
+    out = pd.concat([out, diag[keep]], axis=1)
+    out["warnings"] = [", ".join(json.loads(w)) for w in out["warnings"]]
+    return out
+
+
 def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
              figures: list[str] | None = None) -> str:
-    """The report section: models, censoring, KM, AFT, S vs L, loss vs size, speed;
-    ``figures`` are paths relative to the Markdown file, linked at the end."""
+    """The report section: the answer in words, the seed's cap, censoring, KM, AFT,
+    S vs L, loss vs size, speed; ``figures`` are paths relative to the Markdown file."""
+    fits = tables["fits"]
     models = pd.DataFrame(summary.get("models", []))
     if not models.empty:
         models["revision or sha256"] = [
             (r.get("revision") or r.get("sha256") or "")[:16] for r in summary["models"]]
+    aft = _fit_table(fits, "generated_length")
+    aft = aft[aft["parameter"] == "b1"] if len(aft) else aft
+    s_l = _fit_table(fits, "s_vs_l")
+    s_l = s_l[s_l["parameter"] == "b"] if len(s_l) else s_l
     parts = [
-        "## Generation sweep\n",
-        f"{summary['n_generations']} generations; {summary['n_capped']} "
-        f"({100 * (summary.get('frac_capped') or 0):.0f}%) hit the max_new_tokens cap "
-        "and are right-censored.\n",
-        "### Models\n",
+        "## Generation sweep\n\n",
+        "### Does generated length grow with prompt length?\n\n",
+        *(f"- {line}\n" for line in answer_sentences(fits)),
+        "\n",
+        *(f"{line}\n\n" for line in cap_artifact_sentences(fits)),
+        f"{summary['n_generations']} generations: {summary['n_eos']} stopped by EOS, "
+        f"{summary['n_capped']} hit their cap (right-censored), {summary['n_no_room']} had "
+        "no room under a total cap.\n\n",
+        _table(tables["censoring"], ["model", "decoding", "max_new_tokens", "n", "n_eos",
+                                     "n_capped", "n_no_room", "frac_capped"]),
+        "\n### Models\n\n",
         _table(models, ["model", "kind", "source", "note", "n_params_total",
                         "n_params_nonembedding", "revision or sha256", "stored_dtype"],
                floatfmt=".4g"),
-        "\n### Generated length against prompt length (censoring-aware)\n",
-        "Survival time: decoding steps until EOS, censored at max_new_tokens. "
-        "Kaplan-Meier medians (empty when more than half hit the cap):\n\n",
+        "\n### Generated length against prompt length (censoring-aware)\n\n",
+        "Survival time: decoding steps until EOS, censored at the row's cap (max_new_tokens, "
+        "or max_length - prompt length). Kaplan-Meier medians (empty when more than half "
+        "hit the cap):\n\n",
         _table(tables["km"], ["model", "decoding", "max_new_tokens", "prompt_tokens", "n",
-                              "n_censored", "prompt_len_tokens_mean", "km_median_steps",
-                              "km_median_ci_low", "km_median_ci_high",
+                              "n_censored", "n_no_room", "prompt_len_tokens_mean",
+                              "km_median_steps", "km_median_ci_low", "km_median_ci_high",
                               "naive_mean_gen_tokens"]),
         "\nLognormal AFT, log T = b0 + b1 log(prompt length) + sigma e "
-        "(b1: elasticity of the median length):\n\n",
-        _table(tables["aft"], ["model", "decoding", "max_new_tokens", "n", "n_censored", "b1",
-                               "b1_ci_low", "b1_ci_high", "sigma", "se_type", "warning"]),
-        "\n### S against L: generated text and the human continuations\n",
-        _table(tables["s_vs_l"], ["source", "model", "decoding", "max_new_tokens", "unit", "n",
-                                  "b", "b_ci_low", "b_ci_high", "S_mean", "L_mean", "warning"]),
-        "\n### Loss against model size\n",
+        "(b1: elasticity of the median length; 2^b1 - 1 per doubling):\n\n",
+        _table(aft, ["model", "decoding", "max_new_tokens", "n", "n_events", "n_censored",
+                     "estimate", "ci_low", "ci_high", "se_type", "warnings"]),
+        "\n### S against L: generated text and the human continuations\n\n",
+        "Capped generations end inside a sentence: their last sentence is dropped and they "
+        "are kept as censored (`trimmed`) or left out (`eos_only`). The human baseline is the "
+        "continuation of the same prompt cut to the generated text's length in whole "
+        "sentences (`human_matched`); `human_all` is every full continuation. b of "
+        "S = a L^b by OLS on logs (HC3):\n\n",
+        _table(s_l, ["model", "decoding", "text_set", "n", "n_capped_kept",
+                     "n_cut_sentences_dropped", "n_no_whole_sentence", "n_human_shorter",
+                     "estimate", "ci_low", "ci_high", "warnings"]),
+        "\n### Loss against model size\n\n",
         f"Metric: {summary.get('loss_metric')}; Huber loss on log L, percentile bootstrap "
         "over prompts.\n\n",
         _table(tables["loss_size"], ["law", "convention", "parameter", "estimate", "ci_low",
                                      "ci_high", "aicc", "delta_aicc", "n_sizes", "warning"]),
-        "\n### Speed\n",
+        "\n### Speed\n\n",
         _table(pd.DataFrame(summary.get("tokens_per_s", [])),
-               ["model", "tokens_per_s", "device", "dtype", "threads"]),
+               ["model", "tokens_per_s", "seconds", "device", "dtype", "threads"]),
     ]
     if figures:
-        parts.append("\n### Figures\n")
+        parts.append("\n### Figures\n\n")
         parts.extend(f"![{Path(f).stem.replace('_', ' ')}]({f})\n" for f in figures)
     if summary.get("warnings"):
-        parts.append("\n### Warnings\n")
+        parts.append("\n### Warnings\n\n")
         parts.extend(f"- {w}\n" for w in summary["warnings"])
     return "".join(parts)

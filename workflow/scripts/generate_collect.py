@@ -10,24 +10,21 @@ log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 gen = io.read_parquet(list(snakemake.input.cells))
 prompts = io.read_parquet(list(snakemake.input.prompts))
-losses = io.read_parquet(list(snakemake.input.losses))
+# one model: no losses (loss against size needs two), an empty table of the same columns
+losses = io.read_parquet(list(snakemake.input.losses)) if snakemake.input.losses else \
+    pd.DataFrame(columns=generate.LOSS_COLUMNS)
 facts = pd.DataFrame([
     {k: v for k, v in models.read_facts(Path(d) / "model.json").items() if k != "spec"}
     for d in snakemake.input.models
 ])
 facts.insert(0, "model", facts.pop("name"))
-tokenizer = load_tokenizer(p.tokenizer, revision=p.tokenizer_revision)
+settings = p.settings
+tokenizer = load_tokenizer(settings["tokenizer"], revision=settings["tokenizer_revision"])
 measured = generate.measure_generations(
-    gen, prompts, tokenizer, segmenter=p.lengths.get("segmenter", "nupunkt"),
-    paragraph_breaks=p.lengths.get("paragraph_breaks", True), corpus=p.corpus,
+    gen, prompts, tokenizer, segmenter=settings["lengths"]["segmenter"],
+    paragraph_breaks=settings["lengths"]["paragraph_breaks"], corpus=settings["corpus"],
 )
-lengths = measured["generated"].rename(columns={"doc_id": "generation_id"})
-keep = ["generation_id", "n_sentences", "L_words", "L_tokens", "L_chars", "S_words_mean",
-        "S_tokens_mean", "S_chars_mean", "status"]
-gen = gen.merge(lengths[keep].rename(columns={"n_sentences": "gen_sentences", "L_words": "gen_words",
-                                              "L_tokens": "gen_tokens_measure", "L_chars": "gen_chars",
-                                              "status": "measure_status"}),
-                on="generation_id", how="left", validate="one_to_one")
+gen = generate.attach_measured_lengths(gen, measured["generated"])
 human = measured["human"].rename(columns={"doc_id": "prompt_key"})
 key_cols = prompts.assign(prompt_key=generate.prompt_key(prompts))[
     ["prompt_key", "prompt_tokens", "seed", "prompt_id", "doc_id"]].drop_duplicates("prompt_key")
@@ -35,7 +32,7 @@ human = human.merge(key_cols.rename(columns={"doc_id": "source_doc_id"}), on="pr
 log.info("%d generations (%d capped), %d prompts, %d losses, %d models", len(gen),
          int(gen["censored"].sum()), len(human), len(losses), len(facts))
 record = io.provenance(
-    "generate_collect", corpus=p.corpus, lengths=dict(p.lengths), tokenizer=p.tokenizer,
+    "generate_collect", settings=dict(settings),
     tokenizer_fingerprint=tokenizer_fingerprint(tokenizer), n_cells=len(snakemake.input.cells),
     measure="scalelaw.lengths.measure_documents (corpus tokenizer and segmenter)",
 )

@@ -6,13 +6,13 @@ from scalelaw import generate, io, logs, models
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 facts = models.read_facts(Path(snakemake.input.model) / "model.json")
-lm = models.load_model(facts, device=p.device, dtype=p.dtype, threads=snakemake.threads)
+lm = models.load_model(facts, device=p.run["device"], dtype=p.run["dtype"], threads=snakemake.threads)
 prompts = io.read_parquet(snakemake.input.prompts)
-loss = generate.continuation_loss(lm, prompts, batch_size=int(p.batch_size))
+loss = generate.continuation_loss(lm, prompts, batch_size=int(p.run["batch_size"]))
 log.info("%s: mean loss %.4f nats/token, %.4f bits/byte over %d continuations",
          facts["name"], loss["loss_nats_per_token"].mean(), loss["loss_bits_per_byte"].mean(), len(loss))
 record = io.provenance(
     "generate_loss", model={k: v for k, v in lm.facts.items() if k != "spec"},
-    batch_size=int(p.batch_size), prompts=io.read_provenance(snakemake.input.prompts),
+    run=dict(p.run), prompts=io.read_provenance(snakemake.input.prompts),
 )
 io.write_parquet(loss, snakemake.output[0], record)

@@ -7,6 +7,6 @@ from scalelaw import io, logs, sweep_report
 log = logs.to_file(snakemake.log[0])
 i = snakemake.input
 summary = json.loads(open(i.summary, encoding="utf-8").read())
-tables = {k: io.read_parquet(getattr(i, k)) for k in ("km", "aft", "s_vs_l", "loss_size")}
+tables = {k: io.read_parquet(getattr(i, k)) for k in ("censoring", "km", "fits", "loss_size")}
 figures = [os.path.relpath(f, os.path.dirname(snakemake.output[0])) for f in i.figures]
 io.write_text(sweep_report.markdown(summary, tables, figures), snakemake.output[0])
