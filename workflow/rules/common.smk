@@ -77,4 +77,5 @@ def all_targets():
     targets += expand("results/{corpus}/figures/scatter.png", corpus=CORPORA)
     targets.append("results/report/summary.md")
     targets += generate_targets()  # defined in generate.smk (empty unless generate.enabled)
+    targets += ladder_targets()  # defined in ladder.smk (empty unless ladder.enabled or law_tables)
     return targets
