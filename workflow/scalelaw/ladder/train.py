@@ -211,7 +211,7 @@ def train_run(
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), float(settings["grad_clip"]))
         opt.step()
         opt.zero_grad(set_to_none=True)
-        loss_value = float(loss)  # synchronises a GPU before the clock stops
+        loss_value = float(loss.detach())  # synchronises a GPU before the clock stops
         state["train_seconds"] += time.perf_counter() - t0
         state["window"][0] += loss_value
         state["window"][1] += 1
