@@ -17,6 +17,21 @@ LADDER_GPU = 1 if str(LADDER.get("device", "cpu")).startswith("cuda") else 0
 LAW_TABLES = config.get("law_tables") or {}
 
 
+def _ladder_config_errors():
+    lines = []
+    if LADDER_ON and LADDER.get("corpus") not in CORPORA:
+        lines.append(f"config: ladder.corpus: {LADDER.get('corpus')!r} is not in use_corpora ({', '.join(CORPORA)})")
+    for name, spec in LAW_TABLES.items():
+        if not os.path.isfile(spec["path"]):
+            lines.append(f"config: law_tables.{name}.path: no file {spec['path']!r} (relative to {os.getcwd()})")
+        elif not spec["path"].lower().endswith((".csv", ".parquet", ".pq")):
+            lines.append(f"config: law_tables.{name}.path: {spec['path']!r} is not .csv or .parquet")
+    return lines
+
+
+stop_on_config_errors(_ladder_config_errors())
+
+
 def ladder_figures():
     return {
         "loss_vs_n": f"{LADDER_DIR}/figures/loss_vs_N.png",

@@ -34,7 +34,7 @@ from scipy import optimize
 from .result import FitResult, Param
 
 __all__ = [
-    "LAWS",
+    "LADDER_LAWS",
     "LadderLaw",
     "aicc_log_gaussian",
     "fit_isoflop",
@@ -64,8 +64,9 @@ class LadderLaw:
         return ("E", *self.coef_names, *self.exponent_names)
 
 
-# The registry a table source names its law from.
-LAWS: dict[str, LadderLaw] = {
+# The registry a table source names its law from (names and parameter names as in
+# scalelaw.fitting.laws where a law is in both, e.g. saturating_power: E, A, alpha).
+LADDER_LAWS: dict[str, LadderLaw] = {
     "chinchilla": LadderLaw(
         "chinchilla", ("N", "D"), ("A", "B"), ("alpha", "beta"), "L = E + A/N^alpha + B/D^beta"
     ),
@@ -223,8 +224,9 @@ def fit_loss_law(
 ) -> FitResult:
     """Fit L = E + sum_j A_j / x_j^alpha_j by Huber loss on log L (L-BFGS-B, analytic
     gradient, coarse-to-fine starts); intervals from a bootstrap over rows (runs), each
-    resample refitted from the full fit and from its own best starts."""
-    law = LAWS[law] if isinstance(law, str) else law
+    resample refitted by L-BFGS-B from the full-sample optimum (resampled rows enter as
+    integer weights)."""
+    law = LADDER_LAWS[law] if isinstance(law, str) else law
     x = np.atleast_2d(np.asarray(x, float))
     if x.shape[0] == 1 and len(law.x_names) == 1:
         x = x.T
@@ -348,7 +350,7 @@ def published_recipe_fit(x: np.ndarray, y: np.ndarray, delta: float = DELTA, sta
 def leave_largest_out(x: np.ndarray, y: np.ndarray, law: LadderLaw | str = "chinchilla", column: int = 0, **kw) -> dict:
     """Refit without the rows at the largest value of x[:, column] and predict them: the
     extrapolation error a ladder's law makes one step beyond its data."""
-    law = LAWS[law] if isinstance(law, str) else law
+    law = LADDER_LAWS[law] if isinstance(law, str) else law
     x = np.atleast_2d(np.asarray(x, float))
     if x.shape[0] == 1 and len(law.x_names) == 1:
         x = x.T
@@ -493,11 +495,11 @@ def fit_table(
     source: str = "table",
     **kw,
 ) -> FitResult:
-    """Any table, any law: fit ``law`` (a name in :data:`LAWS`) of ``y_column`` on
+    """Any table, any law: fit ``law`` (a name in :data:`LADDER_LAWS`) of ``y_column`` on
     ``x_columns``. Rows with a missing or non-positive value are an error naming the column."""
-    if law not in LAWS:
-        raise ValueError(f"law {law!r} is not in the registry ({', '.join(LAWS)})")
-    spec = LAWS[law]
+    if law not in LADDER_LAWS:
+        raise ValueError(f"unknown law {law!r}; known: {', '.join(LADDER_LAWS)}")
+    spec = LADDER_LAWS[law]
     if len(x_columns) != len(spec.x_names):
         raise ValueError(f"law {law!r} takes {len(spec.x_names)} x column(s) ({', '.join(spec.x_names)}), got {list(x_columns)}")
     for col in [*x_columns, y_column]:

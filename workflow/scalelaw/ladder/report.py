@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..fitting.ladder_laws import LAWS, predict  # noqa: E402
+from ..fitting.ladder_laws import LADDER_LAWS, predict  # noqa: E402
 from ..fitting.result import expand_group  # noqa: E402
 from .analysis import frontier  # noqa: E402
 
@@ -44,7 +44,7 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
     L(N, D); the compute-optimal frontier; the training curves."""
     n_col = "params_" + parameter_count
     est = fit_estimates(fits, "L(N,D)")
-    law = LAWS["chinchilla"]
+    law = LADDER_LAWS["chinchilla"]
     cmap = plt.get_cmap("viridis")
 
     fig, ax = plt.subplots(figsize=(5.5, 4))

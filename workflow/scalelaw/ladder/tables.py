@@ -1,6 +1,6 @@
 """Any table, any law: points from a CSV or Parquet file, named x columns and a y column
 (each a column name or a pandas expression of columns), fitted with a law from the registry
-(``scalelaw.fitting.ladder_laws.LAWS``) and reported like the ladder's own runs."""
+(``scalelaw.fitting.ladder_laws.LADDER_LAWS``) and reported like the ladder's own runs."""
 
 from __future__ import annotations
 
