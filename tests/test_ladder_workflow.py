@@ -45,9 +45,10 @@ def test_tiny_ladder_end_to_end(tmp_path):
     assert len(table_fits) == 7 and json.loads(table_fits["diagnostics"][0])["counts"]["fitted"] == 240
     assert not list((ladder / "checkpoints").glob("*.pt"))  # removed once a run is written
 
-    assert planned_jobs(work, config) == {}  # a rerun does nothing
+    targets = ("results/sotu/ladder/report.md", "results/tables/chinchilla/report.md")
+    assert planned_jobs(work, config, *targets) == {}  # a rerun does nothing
     bigger = write_config(tmp_path / "bigger.yaml", base=config, **{"ladder.tokens": [4096, 8192, 16384, 32768]})
-    jobs = planned_jobs(work, bigger)
+    jobs = planned_jobs(work, bigger, *targets)
     assert jobs.get("ladder_train") == 4  # one new run per size, nothing else retrained
     assert "ladder_data" not in jobs
 
