@@ -33,6 +33,8 @@ from scalelaw.ladder import model, tables, train  # noqa: E402
 
 
 def training_throughput(steps: int, threads: int) -> dict:
+    """The largest default model trained for ``steps`` steps on random tokens (throughput does
+    not depend on the text) by the pipeline's own train_run."""
     ladder = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["ladder"]
     vocab, seq_len = int(ladder["vocab_size"]), int(ladder["seq_len"])
     size = max(ladder["sizes"], key=lambda s: model.parameter_counts(s, vocab)["params_total"])
@@ -85,14 +87,15 @@ def fit_speed(recipe_starts: int | None) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=40, help="training steps timed")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: ladder.threads of config/config.yaml)")
     ap.add_argument("--recipe-starts", type=int, default=None, help="a seeded subset of the 4,500 starts (time scaled up)")
     ap.add_argument("--only", choices=["training", "fit"], default=None)
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     out = {"loadavg": os.getloadavg(), "nproc": os.cpu_count()}
     if args.only in (None, "training"):
-        out["training"] = training_throughput(args.steps, args.threads)
+        threads = args.threads or int(yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["ladder"]["threads"])
+        out["training"] = training_throughput(args.steps, threads)
         t = out["training"]
         print(f"training {t['size']} ({t['params_total']:,} params): {t['tokens_per_s']:,.0f} tokens/s = "
               f"{t['achieved_gflops']:.1f} GFLOP/s = {100 * t['fraction']:.0f}% of the matmul limit "

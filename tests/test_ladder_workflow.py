@@ -60,3 +60,13 @@ def test_config_mistakes_stop_the_run_with_one_line(tmp_path):
     assert proc.returncode != 0
     assert "ladder.corpus: 'nope' is not in use_corpora" in proc.stderr
     assert "law_tables.t.path: no file 'missing.csv'" in proc.stderr
+
+
+def test_cuda_training_jobs_request_a_gpu(tmp_path):
+    config = write_config(tmp_path / "c.yaml", base=TINY, **{"ladder.device": "cuda"})
+    proc = snakemake(tmp_path, "-n", "results/sotu/ladder/report.md", configfile=config)
+    text = proc.stdout + proc.stderr
+    blocks = text.split("rule ")
+    train = [b for b in blocks if b.startswith("ladder_train")]
+    assert len(train) == 12 and all("gpu=1" in b for b in train)
+    assert all("gpu=1" not in b for b in blocks if b.startswith("ladder_fit"))
