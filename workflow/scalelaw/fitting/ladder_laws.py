@@ -103,14 +103,22 @@ def huber_objective(theta: np.ndarray, log_x: np.ndarray, log_y: np.ndarray, del
 
 
 def _objective_and_gradient(theta, log_x, log_y, delta, weights):
-    terms = _predict_terms(theta, log_x)  # (n, m+1)
-    pred = np.logaddexp.reduce(terms, axis=-1)
-    r = log_y - pred
-    value = float(np.dot(weights, _huber(r, delta)))
+    """Weighted Huber objective of one theta and its analytic gradient: the prediction is
+    a log-sum-exp, so its softmax weights give every partial derivative."""
+    m = log_x.shape[1]
+    terms = np.empty((len(log_y), m + 1))
+    terms[:, 0] = theta[0]
+    terms[:, 1:] = theta[1 : 1 + m] - theta[1 + m :] * log_x
+    top = terms.max(axis=1)
+    ex = np.exp(terms - top[:, None])
+    total = ex.sum(axis=1)
+    r = log_y - (top + np.log(total))
+    ar = np.abs(r)
+    value = float(weights @ np.where(ar <= delta, 0.5 * r * r, delta * (ar - 0.5 * delta)))
     psi = -np.clip(r, -delta, delta) * weights  # d huber / d pred
-    soft = np.exp(terms - pred[:, None])  # d pred / d term
-    g_terms = psi @ soft  # (m+1,)
-    g_alpha = -(psi[:, None] * soft[:, 1:] * log_x).sum(axis=0)
+    soft = ex / total[:, None]  # d pred / d term
+    g_terms = psi @ soft
+    g_alpha = -((psi[:, None] * soft[:, 1:]) * log_x).sum(axis=0)
     return value, np.concatenate([g_terms, g_alpha])
 
 
