@@ -92,6 +92,10 @@ def fit_ladder(
             np.column_stack([n, d]), y, "chinchilla", column=0, delta=kw["delta"], n_starts=kw["n_starts"])
         summary["leave_largest_out"] = main.diagnostics["leave_largest_out"]
         results.append(main)
+        if main["E"].estimate < 0.01 * y.min():
+            warnings.append(f"L(N,D): E = {main['E'].estimate:.3g} is at zero: the irreducible loss is not "
+                            "identified by these runs (the losses are far from it), so A, alpha and the "
+                            "compute-optimal exponents are poorly determined too")
     else:
         warnings.append(f"L(N, D) needs at least 6 runs over 2 sizes and 2 budgets; have {len(runs)}")
 
