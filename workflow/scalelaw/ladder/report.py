@@ -7,6 +7,7 @@ import math
 from typing import Any, Mapping, Sequence
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -31,6 +32,7 @@ def fit_estimates(fits: pd.DataFrame, fit_label: str) -> dict[str, float] | None
 
 def _finish(ax, xlabel: str, title: str):
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel("validation loss (nats/token)")
     ax.set_title(title, fontsize=10)
