@@ -148,3 +148,30 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
     assert second["epochs"] == pytest.approx(4 * 30 / 50)  # more tokens than the data: 2.4 epochs
     runs, curves = analysis.collect([analysis.run_frame(first, _), analysis.run_frame(second, _)])
     assert len(runs) == 1 and "val_loss" in runs and "train_loss" in curves
+
+
+def test_fit_ladder_on_an_isoflop_design_of_a_known_law():
+    """analysis.fit_ladder over runs of a known L(N, D) on IsoFLOP profiles: Approach 3
+    recovers the exponents, Approach 2 is fitted, repeated data is flagged."""
+    from scalelaw.fitting import ladder_laws as ll
+
+    truth = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+    rows, budgets = [], {}
+    for c in np.geomspace(1e18, 1e21, 4):
+        for k, n in enumerate(np.geomspace(3e7, 3e9, 7)):
+            d = c / (6 * n)
+            run = f"s{k}_D{int(d)}"
+            budgets[run] = c
+            loss = ll.predict(ll.LADDER_LAWS["chinchilla"], truth, np.array([[n, d]]))[0]
+            rows.append({"run": run, "size": f"s{k}", "params_total": n, "tokens_seen": d, "tokens_budget": int(d),
+                         "val_loss": loss, "epochs": 2.0 if k == 0 and c == 1e18 else 0.5})
+    fit = {"huber_delta": 1e-3, "n_starts": 4, "n_bootstrap": 50, "confidence_level": 0.95, "seed": 0}
+    results, isoflop, summary = analysis.fit_ladder(pd.DataFrame(rows), fit, "total", budgets)
+    by_fit = {(r.group.get("fit"), r.group.get("quantity")): r for r in results}
+    main = by_fit[("L(N,D)", None)]
+    assert main["alpha"].estimate == pytest.approx(0.34, rel=0.02)
+    assert main["beta"].estimate == pytest.approx(0.28, rel=0.02)
+    assert by_fit[("IsoFLOP", "N_opt")]["a"].estimate == pytest.approx(0.28 / 0.62, abs=0.03)
+    assert len(isoflop) == 4 and isoflop["N_opt"].notna().all()
+    assert len(summary["repeated_data_runs"]) == 1
+    assert any("repeat training data" in w for w in summary["warnings"])
