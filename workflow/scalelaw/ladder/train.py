@@ -37,7 +37,8 @@ def resolve_dtype(dtype: str, device: str) -> str:
     if device.startswith("cuda"):
         import torch
 
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        # float16 would need loss scaling; a GPU without bfloat16 trains in float32
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
     return "float32"
 
 
