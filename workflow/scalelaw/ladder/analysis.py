@@ -5,7 +5,6 @@ leave-largest-out extrapolation error."""
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import numpy as np
@@ -132,7 +131,3 @@ def fit_ladder(
         warnings.extend(f"{r.group.get('fit', r.analysis)}: {w}" for w in r.warnings)
     summary["warnings"] = warnings
     return results, isoflop, summary
-
-
-def finite_or_none(value: float) -> float | None:
-    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
