@@ -70,3 +70,13 @@ def test_cuda_training_jobs_request_a_gpu(tmp_path):
     train = [b for b in blocks if b.startswith("ladder_train")]
     assert len(train) == 12 and all("gpu=1" in b for b in train)
     assert all("gpu=1" not in b for b in blocks if b.startswith("ladder_fit"))
+
+
+def test_isoflop_design_plans_one_run_per_budget_and_size(tmp_path):
+    config = write_config(tmp_path / "c.yaml", base=TINY, **{"ladder.design": "isoflop",
+                                                              "ladder.compute": [2e9, 6e9, 2e10]})
+    jobs = planned_jobs(tmp_path, config, "results/sotu/ladder/report.md")
+    assert jobs["ladder_train"] == 12 and jobs["ladder_fit"] == 1
+    too_small = write_config(tmp_path / "s.yaml", base=TINY, **{"ladder.design": "isoflop", "ladder.compute": [1e6]})
+    proc = snakemake(tmp_path, "-n", configfile=too_small, check=False)
+    assert proc.returncode != 0 and "ladder.compute: budget 1e+06 gives size 'd16'" in proc.stderr
