@@ -24,6 +24,7 @@ include: "workflow/rules/lengths.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/generate.smk"
+include: "workflow/rules/ladder.smk"
 
 
 rule all:

@@ -96,6 +96,7 @@ def all_targets():
     targets.append("results/report/summary.md")
     targets.append("results/report/sensitivity.png")
     targets += generate_targets()  # defined in generate.smk (empty unless generate.enabled)
+    targets += ladder_targets()  # defined in ladder.smk (empty unless ladder.enabled or law_tables)
     return targets
 
 

@@ -1,0 +1,199 @@
+"""The ladder's figures and Markdown section, drawn from the fitted tables (never refitted)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Mapping, Sequence
+
+import matplotlib
+import matplotlib.ticker
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ..fitting.ladder_laws import LADDER_LAWS, predict  # noqa: E402
+from ..fitting.result import expand_group  # noqa: E402
+from .analysis import frontier  # noqa: E402
+
+KAPLAN_ALPHA_N = 0.076  # Kaplan et al. 2020, non-embedding parameters
+CHINCHILLA = {"alpha": 0.3478, "beta": 0.3658}  # Epoch AI refit of Hoffmann et al. 2022
+
+
+def fit_estimates(fits: pd.DataFrame, fit_label: str) -> dict[str, float] | None:
+    if fits.empty:
+        return None
+    table = expand_group(fits)
+    sub = table[table.get("fit") == fit_label] if "fit" in table else table.iloc[0:0]
+    return dict(zip(sub["parameter"], sub["estimate"])) if len(sub) else None
+
+
+def _finish(ax, xlabel: str, title: str):
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("validation loss (nats/token)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflop: pd.DataFrame,
+            paths: Mapping[str, str], parameter_count: str) -> None:
+    """loss against N (one line per budget) and against D (one per size) with the fitted
+    L(N, D); the compute-optimal frontier; the training curves."""
+    n_col = "params_" + parameter_count
+    est = fit_estimates(fits, "L(N,D)")
+    law = LADDER_LAWS["chinchilla"]
+    cmap = plt.get_cmap("viridis")
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    budgets = sorted(runs["tokens_budget"].unique())
+    for j, b in enumerate(budgets):
+        sub = runs[runs["tokens_budget"] == b].sort_values(n_col)
+        color = cmap(j / max(1, len(budgets) - 1))
+        ax.plot(sub[n_col], sub["val_loss"], "o", color=color, label=f"D = {sub['tokens_seen'].iloc[0]:,.0f}")
+        if est:
+            grid = np.geomspace(runs[n_col].min() / 1.5, runs[n_col].max() * 1.5, 50)
+            ax.plot(grid, predict(law, est, np.column_stack([grid, np.full_like(grid, sub["tokens_seen"].iloc[0])])),
+                    "-", color=color, lw=1)
+    _finish(ax, f"N ({parameter_count.replace('_', '-')} parameters)", "Loss against model size; lines: fitted L(N, D)")
+    fig.tight_layout()
+    fig.savefig(paths["loss_vs_n"], dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    sizes = runs.drop_duplicates("size").sort_values(n_col)
+    for j, (size, n_val) in enumerate(zip(sizes["size"], sizes[n_col])):
+        sub = runs[runs["size"] == size].sort_values("tokens_seen")
+        color = cmap(j / max(1, len(sizes) - 1))
+        ax.plot(sub["tokens_seen"], sub["val_loss"], "o", color=color, label=f"{size} (N = {n_val:,.0f})")
+        if est:
+            grid = np.geomspace(runs["tokens_seen"].min() / 1.5, runs["tokens_seen"].max() * 1.5, 50)
+            ax.plot(grid, predict(law, est, np.column_stack([np.full_like(grid, n_val), grid])), "-", color=color, lw=1)
+    _finish(ax, "D (training tokens seen)", "Loss against data; lines: fitted L(N, D)")
+    fig.tight_layout()
+    fig.savefig(paths["loss_vs_d"], dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    c = 6 * runs[n_col] * runs["tokens_seen"]
+    sc = ax.scatter(c, runs[n_col], c=runs["val_loss"], cmap="magma_r", s=30, label="runs (colour: loss)")
+    fig.colorbar(sc, ax=ax, label="validation loss")
+    grid = np.geomspace(c.min() / 3, c.max() * 3, 50)
+    if est:
+        n_opt, _ = frontier(est, grid)
+        ax.plot(grid, n_opt, "k-", label="N_opt(C) from L(N, D)")
+    if len(isoflop) and isoflop["N_opt"].notna().any():
+        ax.plot(isoflop["C"], isoflop["N_opt"], "s", color="tab:blue", label="IsoFLOP parabola minima")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("compute C = 6 N D (FLOPs)")
+    ax.set_ylabel("N")
+    ax.set_title("Compute-optimal frontier", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(paths["frontier"], dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    order = runs.sort_values([n_col, "tokens_seen"])
+    for j, (run, size) in enumerate(zip(order["run"], order["size"])):
+        sub = curves[curves["run"] == run]
+        k = list(sizes["size"]).index(size)
+        ax.plot(sub["tokens_seen"], sub["train_loss"], "-", lw=0.8, color=cmap(k / max(1, len(sizes) - 1)),
+                label=size if run == order[order["size"] == size]["run"].iloc[-1] else None)
+    ax.set_xscale("log")
+    ax.set_xlabel("tokens seen")
+    ax.set_ylabel("training loss (nats/token)")
+    ax.set_title("Training curves (each run has its own cosine schedule)", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(paths["curves"], dpi=120)
+    plt.close(fig)
+
+
+def _fmt(v: float) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"{v:.4g}"
+
+
+def param_table(fits: pd.DataFrame) -> str:
+    table = expand_group(fits)
+    lines = ["| fit | formula | parameter | estimate | SE | 95% interval | n | AICc |", "|---|---|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        lines.append(f"| {r['fit']} | {r['formula']} | {r['parameter']} | {_fmt(r['estimate'])} | {_fmt(r['se'])} | "
+                     f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] | {r['n']} {r['n_unit']} | {_fmt(r['aicc'])} |")
+    return "\n".join(lines)
+
+
+def comparison_sentence(fits: pd.DataFrame, n_sizes: int, n_min: float, n_max: float, d_min: float, d_max: float,
+                        parameter_count: str) -> str:
+    table = expand_group(fits)
+    sub = table[table["fit"] == "L(N,D)"].set_index("parameter") if "fit" in table else pd.DataFrame()
+    if sub.empty:
+        return "No L(N, D) fit: too few runs."
+    a, b = sub.loc["alpha"], sub.loc["beta"]
+    return (
+        f"Here α = {a['estimate']:.3g} (95% interval {_fmt(a['ci_low'])} to {_fmt(a['ci_high'])}) and β = "
+        f"{b['estimate']:.3g} ({_fmt(b['ci_low'])} to {_fmt(b['ci_high'])}), against Chinchilla's α ≈ "
+        f"{CHINCHILLA['alpha']}, β ≈ {CHINCHILLA['beta']} (Epoch AI refit) and Kaplan's α_N ≈ {KAPLAN_ALPHA_N} "
+        f"(non-embedding N, with data not limiting). These {n_sizes} sizes span "
+        f"{math.log10(n_max / n_min):.2g} decade(s) of N ({n_min:,.0f} to {n_max:,.0f} {parameter_count.replace('_', '-')} "
+        f"parameters) and {math.log10(d_max / d_min):.2g} of D, far below the 10^7 to 10^10 parameters of those "
+        "studies, and each run's learning rate and schedule were not tuned per size: the fit shows that loss "
+        "falls smoothly with both N and D on this corpus and how well a saturating power law describes it, "
+        "but its exponents are not evidence for or against the published ones, and extrapolating it to "
+        "large models (see the leave-largest-out error) is not warranted."
+    )
+
+
+def markdown(runs: pd.DataFrame, fits: pd.DataFrame, isoflop: pd.DataFrame, summary: Mapping[str, Any],
+             facts: Mapping[str, Any], figures: Sequence[str], parameter_count: str) -> str:
+    n_col = "params_" + parameter_count
+    out = ["# Model ladder", ""]
+    out.append(
+        f"{len(runs)} training runs of Llama-architecture models ({runs['size'].nunique()} sizes × "
+        f"{runs['tokens_budget'].nunique()} token budgets), trained from random initialisation on "
+        f"{facts['documents']['train']} training documents ({facts['tokens']['train']:,} tokens of a "
+        f"{facts['vocab_size']}-token BPE trained on them) and evaluated on {facts['documents']['val']} held-out "
+        f"documents (split by doc_id). N is the {parameter_count.replace('_', '-')} parameter count; D the tokens seen."
+    )
+    out += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]
+    out += ["", "## Runs", "",
+            "| run | N total | N non-emb. | D | epochs | val loss | train s | tokens/s | matmul fraction | device |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in runs.iterrows():
+        flag = " ⚠ repeats data" if r["epochs"] > 1 else ""
+        out.append(f"| {r['run']} | {r['params_total']:,} | {r['params_non_embedding']:,} | {r['tokens_seen']:,} | "
+                   f"{r['epochs']:.3f}{flag} | {r['val_loss']:.4f} | {r['train_seconds']:.1f} | {r['tokens_per_s']:,.0f} | "
+                   f"{r['matmul_fraction']:.2f} | {r['device']} ({r['dtype']}) |")
+    out += ["", "## Fits", "", param_table(fits) if len(fits) else "No fits.", ""]
+    llo = summary.get("leave_largest_out") or {}
+    if "mean_relative_error" in llo:
+        out.append(f"Leave-largest-out: refitted without the {llo['held_out']} run(s) of the largest size, L(N, D) "
+                   f"predicts their loss with a mean relative error of {100 * llo['mean_relative_error']:+.2f}% "
+                   f"(largest {100 * llo['max_abs_relative_error']:.2f}%).")
+    main = expand_group(fits) if len(fits) else fits
+    if len(main) and "fit" in main:
+        diag = main[main["fit"] == "L(N,D)"]["diagnostics"]
+        if len(diag):
+            aicc = json.loads(diag.iloc[0]).get("aicc_same_runs", {})
+            if aicc:
+                out.append("AICc on the same runs (Gaussian on log L): " +
+                           "; ".join(f"{k}: {_fmt(v)}" for k, v in aicc.items()) + ".")
+    if isinstance(summary.get("isoflop"), str):
+        out.append(f"Approach 2 (IsoFLOP parabolas): {summary['isoflop']}; the frontier drawn is Approach 3's.")
+    elif len(isoflop):
+        out += ["", "IsoFLOP optima (Approach 2):", "", isoflop.to_markdown(index=False)]
+    out += ["", "## What this scale allows one to conclude", "",
+            comparison_sentence(fits, runs["size"].nunique(), runs[n_col].min(), runs[n_col].max(),
+                                runs["tokens_seen"].min(), runs["tokens_seen"].max(), parameter_count)]
+    if summary.get("warnings"):
+        out += ["", "## Warnings", ""] + [f"- {w}" for w in summary["warnings"]]
+    return "\n".join(out) + "\n"

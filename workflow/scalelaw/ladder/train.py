@@ -1,0 +1,279 @@
+"""One ladder run: a randomly initialised Llama trained for a token budget with AdamW,
+linear warm-up and cosine decay, gradient clipping and a seed; checkpoints so a killed
+job resumes where it stopped; evaluated on held-out documents."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .model import llama_config, parameter_counts
+
+log = logging.getLogger("scalelaw.ladder")
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"ladder.device is {device!r} but torch sees no CUDA device")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    if dtype != "auto":
+        return dtype
+    if device.startswith("cuda"):
+        import torch
+
+        # float16 would need loss scaling; a GPU without bfloat16 trains in float32
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    return "float32"
+
+
+def matmul_gflops(device: str = "cpu", dtype: str = "float32", n: int = 1024, min_seconds: float = 0.3) -> float:
+    """Measured GFLOP/s of an n x n matmul in this process: the machine's matmul limit that
+    a training run's 6 N FLOPs per token is compared against."""
+    import torch
+
+    tdtype = getattr(torch, dtype)
+    a = torch.randn(n, n, device=device).to(tdtype)
+    b = torch.randn(n, n, device=device).to(tdtype)
+
+    def sync():
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    for _ in range(3):
+        a @ b
+    sync()
+    reps, start = 0, time.perf_counter()
+    while True:
+        a @ b
+        reps += 1
+        if reps % 4 == 0:
+            sync()
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds:
+                return 2 * n**3 * reps / elapsed / 1e9
+
+
+def schedule(step: int, n_steps: int, warmup: int, min_ratio: float) -> float:
+    """Learning-rate multiplier: linear warm-up over ``warmup`` steps, then cosine to min_ratio."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, n_steps - warmup)
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def batch_indices(step: int, batch_size: int, n_sequences: int, seed: int, cache: dict) -> np.ndarray:
+    """The training sequences of one step: a seeded permutation per epoch, consumed in
+    order, so a resumed run sees exactly the batches an uninterrupted one would."""
+    g = np.arange(step * batch_size, (step + 1) * batch_size)
+    epochs, pos = np.divmod(g, n_sequences)
+    out = np.empty(batch_size, np.int64)
+    for e in np.unique(epochs):
+        if e not in cache:
+            cache.clear()
+            cache[e] = np.random.default_rng([seed, int(e)]).permutation(n_sequences)
+        out[epochs == e] = cache[e][pos[epochs == e]]
+    return out
+
+
+def run_fingerprint(spec: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    import torch
+
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def evaluate(model, val: np.ndarray, batch_size: int, device: str, autocast) -> float:
+    """Mean next-token loss (nats per token) over the validation sequences."""
+    import torch
+
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(val), batch_size):
+            x = torch.as_tensor(val[i : i + batch_size].astype(np.int64), device=device)
+            with autocast():
+                logits = model(input_ids=x).logits[:, :-1].float()
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="sum"
+            )
+            total += float(loss)
+            count += x[:, 1:].numel()
+    model.train()
+    return total / count
+
+
+def train_run(
+    *,
+    run: str,
+    size: Mapping[str, Any],
+    tokens: int,
+    train_seqs: np.ndarray,
+    val_seqs: np.ndarray,
+    vocab_size: int,
+    settings: Mapping[str, Any],
+    checkpoint: str | os.PathLike,
+    device: str = "cpu",
+    dtype: str = "auto",
+    threads: int = 2,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Train one run; returns its summary (one row) and its loss curve (every log_every steps).
+
+    ``settings``: batch_size, lr, min_lr_ratio, warmup_fraction, weight_decay, beta1, beta2,
+    grad_clip, seed, eval_tokens, log_every, eval_every, checkpoint_every. A checkpoint
+    whose fingerprint matches this run is resumed; any other is ignored and replaced.
+    """
+    import contextlib
+
+    import torch
+    from transformers import LlamaForCausalLM
+
+    torch.set_num_threads(int(threads))
+    device = resolve_device(device)
+    dtype = resolve_dtype(dtype, device)
+    seq_len = int(train_seqs.shape[1])
+    batch = int(settings["batch_size"])
+    n_steps = max(1, math.ceil(int(tokens) / (batch * seq_len)))
+    warmup = max(1, round(float(settings["warmup_fraction"]) * n_steps))
+    lr = float(size.get("lr") or settings["lr"])
+    seed = int(settings["seed"])
+    log_every, ckpt_every = int(settings["log_every"]), int(settings["checkpoint_every"])
+    eval_every = int(settings.get("eval_every") or 0)
+    n_val = max(1, min(len(val_seqs), int(settings["eval_tokens"]) // seq_len))
+    val = val_seqs[:n_val]
+    spec = {"run": run, "size": dict(size), "tokens": int(tokens), "settings": dict(settings), "seq_len": seq_len,
+            "vocab_size": vocab_size, "n_train": int(len(train_seqs)), "device": device, "dtype": dtype}
+    fingerprint = run_fingerprint(spec)
+
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(llama_config(size, vocab_size, seq_len)).to(device)
+    counts = parameter_counts(size, vocab_size)
+    assert counts["params_total"] == sum(p.numel() for p in model.parameters()), "parameter count formula"
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": float(settings["weight_decay"])}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=lr, betas=(float(settings["beta1"]), float(settings["beta2"])),
+        fused=False, foreach=device != "cpu",
+    )
+    use_autocast = dtype != "float32"
+    autocast = (lambda: torch.autocast(device_type=device.split(":")[0], dtype=getattr(torch, dtype))) if use_autocast \
+        else contextlib.nullcontext
+
+    ckpt_path = Path(checkpoint)
+    ckpt_path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"step": 0, "curve": [], "train_seconds": 0.0, "window": [0.0, 0], "resumed_from": []}
+    if ckpt_path.exists():
+        saved = torch.load(ckpt_path, map_location=device, weights_only=False)
+        if saved.get("fingerprint") == fingerprint:
+            model.load_state_dict(saved["model"])
+            opt.load_state_dict(saved["optimizer"])
+            state = saved["state"]
+            state["resumed_from"].append(state["step"])
+            log.info("%s: resumed from the checkpoint at step %d of %d", run, state["step"], n_steps)
+        else:
+            log.info("%s: checkpoint %s belongs to other settings; starting over", run, ckpt_path)
+
+    gflops = matmul_gflops(device, dtype if device != "cpu" else "float32")
+    flops_per_token = 6 * counts["params_total"]
+    cache: dict = {}
+    model.train()
+    step = state["step"]
+    while step < n_steps:
+        t0 = time.perf_counter()
+        mult = schedule(step, n_steps, warmup, float(settings["min_lr_ratio"]))
+        for group in opt.param_groups:
+            group["lr"] = lr * mult
+        idx = batch_indices(step, batch, len(train_seqs), seed, cache)
+        x = torch.as_tensor(train_seqs[idx].astype(np.int64), device=device)
+        with autocast():
+            loss = model(input_ids=x, labels=x).loss
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), float(settings["grad_clip"]))
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        loss_value = float(loss.detach())  # synchronises a GPU before the clock stops
+        state["train_seconds"] += time.perf_counter() - t0
+        state["window"][0] += loss_value
+        state["window"][1] += 1
+        step += 1
+        if step % log_every == 0 or step == n_steps:
+            point = {"step": step, "tokens_seen": step * batch * seq_len,
+                     "train_loss": state["window"][0] / state["window"][1], "lr": lr * mult,
+                     "grad_norm": float(grad_norm), "val_loss": math.nan}
+            if eval_every and (step % eval_every == 0) and step != n_steps:
+                point["val_loss"] = evaluate(model, val, batch, device, autocast)
+            state["curve"].append(point)
+            state["window"] = [0.0, 0]
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(f"{run}: training loss is {loss_value} at step {step} (lr {lr * mult:g}); lower ladder.train.lr")
+        state["step"] = step
+        if step % ckpt_every == 0 and step < n_steps:
+            _atomic_save({"fingerprint": fingerprint, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                          "state": state}, ckpt_path)
+
+    val_loss = evaluate(model, val, batch, device, autocast)
+    if state["curve"]:
+        state["curve"][-1]["val_loss"] = val_loss
+    d_seen = n_steps * batch * seq_len
+    tokens_per_s = d_seen / state["train_seconds"] if state["train_seconds"] > 0 else math.nan
+    summary = {
+        "run": run,
+        "size": size["name"],
+        "d_model": int(size["d_model"]),
+        "n_layers": int(size["n_layers"]),
+        "n_heads": int(size["n_heads"]),
+        **counts,
+        "tokens_budget": int(tokens),
+        "tokens_seen": d_seen,
+        "steps": n_steps,
+        "warmup_steps": warmup,
+        "batch_size": batch,
+        "seq_len": seq_len,
+        "lr": lr,
+        "epochs": d_seen / (len(train_seqs) * seq_len),
+        "train_tokens_available": int(len(train_seqs) * seq_len),
+        "val_tokens": int(val.size - len(val)),
+        "val_loss": val_loss,
+        "final_train_loss": state["curve"][-1]["train_loss"] if state["curve"] else math.nan,
+        "flops_6nd": float(flops_per_token * d_seen),
+        "train_seconds": state["train_seconds"],
+        "tokens_per_s": tokens_per_s,
+        "achieved_gflops": flops_per_token * tokens_per_s / 1e9,
+        "matmul_gflops": gflops,
+        "matmul_fraction": flops_per_token * tokens_per_s / 1e9 / gflops,
+        "device": device,
+        "dtype": dtype,
+        "threads": int(threads),
+        "seed": seed,
+        "resumed_at_steps": json.dumps(state["resumed_from"]),
+        "fingerprint": fingerprint,
+    }
+    curve = pd.DataFrame(state["curve"], columns=["step", "tokens_seen", "train_loss", "lr", "grad_norm", "val_loss"])
+    curve.insert(0, "run", run)
+    return summary, curve
+
+
+def finish(checkpoint: str | os.PathLike) -> None:
+    """Remove a run's checkpoint once its results are written."""
+    Path(checkpoint).unlink(missing_ok=True)
