@@ -139,11 +139,12 @@ def test_binary_files_are_dropped_and_counted(tmp_path):
     import os
 
     (tmp_path / "a.txt").write_text("A real document. It has words.")
-    (tmp_path / "random.txt").write_bytes(os.urandom(4000))
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "random.txt").write_bytes(os.urandom(4000))
     (tmp_path / "utf16.txt").write_bytes("Text in UTF-16 is not UTF-8.".encode("utf-16"))
     (tmp_path / "one_bad_byte.txt").write_bytes(b"Mostly fine \xff text with one bad byte and a stray \x00.")
-    loaded = corpus.load_corpus({"source": "files", "format": "text", "paths": ["*.txt"]}, tmp_path)
-    assert sorted(loaded.documents["doc_id"]) == ["a.txt", "one_bad_byte.txt"]
+    loaded = corpus.load_corpus({"source": "files", "format": "text", "paths": ["**/*.txt"]}, tmp_path)
+    assert sorted(loaded.documents["doc_id"]) == ["a.txt", "one_bad_byte.txt"]  # ids as if all were kept
     assert loaded.quality["files_read"] == 4
     assert loaded.quality["binary_files_dropped"] == 2
     assert loaded.quality["documents_read"] == 2  # documents of the text files

@@ -52,3 +52,18 @@ def test_read_rows_streams_a_range(tmp_path):
     io.write_parquet(pd.DataFrame({"x": range(5000)}), path, {}, row_group_size=700)
     assert io.read_rows(path, 1500, 3100)["x"].tolist() == list(range(1500, 3100))
     assert io.read_rows(path, 4990, 5000, columns=["x"])["x"].tolist() == list(range(4990, 5000))
+
+
+def test_outputs_get_the_umask_mode_not_0600(tmp_path):
+    mask = os.umask(0o027)
+    try:
+        import importlib
+
+        fresh = importlib.reload(io)
+        fresh.write_parquet(pd.DataFrame({"x": [1]}), tmp_path / "t.parquet", {})
+        fresh.write_json({"a": 1}, tmp_path / "t.json")
+    finally:
+        os.umask(mask)
+        importlib.reload(io)
+    assert (tmp_path / "t.parquet").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "t.json").stat().st_mode & 0o777 == 0o640

@@ -238,7 +238,8 @@ def _load_files(spec: Mapping[str, Any], base_dir: str | os.PathLike, files: lis
     if fmt == "text":
         paths = [p for p, _ in text_files]
         frame = pd.DataFrame({"text": [t for _, t in text_files]}, dtype=object)
-        root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]) if paths else ""
+        # ids relative to the folder of all matched files: dropping one never renames the others
+        root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in files]) if files else ""
         frame["doc_id"] = [os.path.relpath(os.path.abspath(p), root) for p in paths]
         frame["source"] = paths
     else:
