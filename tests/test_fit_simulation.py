@@ -77,13 +77,13 @@ def test_every_estimator_has_a_null_that_fits_it(estimator):
     wrong = []
     for doc_sd in (0.0, 0.2):
         for seed in range(6):
-            L, S, n, sd = documents(1000, doc_sd=doc_sd, seed=seed)
-            _, null = fit_with_null(estimator, L, S, n, sd, seed=seed, null_reps=20, n_resamples=400)
+            L, S, n, sd = documents(500, doc_sd=doc_sd, seed=seed)
+            _, null = fit_with_null(estimator, L, S, n, sd, seed=seed, null_reps=10, n_resamples=250)
             wrong.append(null.diagnostics["conclusion"] in ("longer_sentences", "shorter_sentences"))
     assert sum(wrong) <= 1, wrong
     found = []
     for seed in range(6):
         L, S, n, sd = documents(500, b=0.1, doc_sd=0.1, seed=seed)
-        found.append(fit_with_null(estimator, L, S, n, sd, seed=seed, null_reps=20,
-                                   n_resamples=400)[1].diagnostics["conclusion"])
+        found.append(fit_with_null(estimator, L, S, n, sd, seed=seed, null_reps=10,
+                                   n_resamples=250)[1].diagnostics["conclusion"])
     assert found.count("longer_sentences") >= 5, found

@@ -29,7 +29,7 @@ from __future__ import annotations
 import warnings
 import zlib
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 from scipy import special, stats
@@ -79,7 +79,6 @@ def bootstrap(
     confidence_level: float = 0.95,
     method: str = "BCa",
     seed: int | np.random.Generator = 0,
-    names: Sequence[str] | None = None,
     jackknife: Callable[[], np.ndarray] | None = None,
 ) -> BootstrapResult:
     """Resample ``n_units`` unit indices with replacement; intervals for ``statistic``.
