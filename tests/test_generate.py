@@ -423,7 +423,8 @@ def _synthetic_survival(b1=0.3, cap=40, n=60, seed=0, total_cap=None):
             reason = ("no_room" if budget <= 0 else "eos" if not cens
                       else "max_new_tokens" if budget == cap else "max_length")
             rows.append(dict(model="m", decoding="greedy", max_new_tokens=cap, prompt_tokens=P,
-                             prompt_len_tokens=P, cap_tokens=max(budget, 0), n_steps=steps,
+                             prompt_len_tokens=P, prompt_text_tokens=P,
+                             cap_tokens=max(budget, 0), n_steps=steps,
                              gen_tokens=steps - (0 if cens or budget <= 0 else 1),
                              censored=bool(cens or budget <= 0), stop_reason=reason,
                              max_length=-1 if total_cap is None else total_cap,
@@ -439,7 +440,7 @@ def test_aft_recovers_slope_under_censoring():
     b1 = fits[0].params["b1"]
     assert b1.ci_low < 0.3 < b1.ci_high and fits[0].warnings == []
     assert fits[0].n_unit == "generations" and fits[0].group["model"] == "m"
-    naive = np.polyfit(np.log(gen["prompt_len_tokens"]), np.log(gen["n_steps"]), 1)[0]
+    naive = np.polyfit(np.log(gen["prompt_text_tokens"]), np.log(gen["n_steps"]), 1)[0]
     assert naive < b1.estimate  # the cap flattens a naive fit
     km = C.km_medians(gen)
     assert list(km["n_censored"]) == list(gen.groupby("prompt_tokens")["censored"].sum())
@@ -475,7 +476,8 @@ def test_total_cap_artifact_and_no_room_rows():
     gen = _synthetic_survival(b1=0.3, cap=400, n=80, total_cap=140)
     assert (gen["stop_reason"] == "no_room").sum() == 0
     extra = _synthetic_survival(cap=400, n=5, total_cap=140).assign(
-        prompt_tokens=200, prompt_len_tokens=200, cap_tokens=0, n_steps=0, gen_tokens=0,
+        prompt_tokens=200, prompt_len_tokens=200, prompt_text_tokens=200, cap_tokens=0,
+        n_steps=0, gen_tokens=0,
         censored=True, stop_reason="no_room")
     gen = pd.concat([gen, extra], ignore_index=True)
     cens = C.censoring_summary(gen)

@@ -105,6 +105,8 @@ def test_real_chat_format_and_total_cap(smollm, tiny_prompts):
     b = G.generate_cell(smollm, tiny_prompts, decoding=raw, max_new_tokens=MAX_NEW, seed=0,
                         batch_size=4, progress=False)
     assert (a["prompt_len_tokens"] > b["prompt_len_tokens"] + 10).all()
+    # the fits' x is the prompt text alone, the same under both formats
+    assert (a["prompt_text_tokens"] == b["prompt_text_tokens"]).all()
     assert (a["prompt_format"] == "chat").all() and a["generated_text"].str.len().gt(0).all()
     total = int(b["prompt_len_tokens"].min()) + 5
     seed_call = G.decoding_settings("seed_call", {"do_sample": True, "top_k": 50,

@@ -56,7 +56,7 @@ GENERATION_COLUMNS = [
     "generation_id", "model", "decoding", "prompt_format", "do_sample", "temperature",
     "top_p", "top_k", "max_new_tokens", "max_length", "seed", "prompt_tokens",
     "prompt_index", "prompt_id", "doc_id", "prompt_text", "prompt_len_tokens",
-    "prompt_tokens_ref", "cap_tokens", "generated_text", "gen_tokens", "n_steps",
+    "prompt_text_tokens", "prompt_tokens_ref", "cap_tokens", "generated_text", "gen_tokens", "n_steps",
     "stop_reason", "censored", "batch_index", "batch_size", "seconds", "tokens_per_s",
     "device", "dtype", "threads",
 ]
@@ -371,7 +371,8 @@ def generate_texts(
     longest budget and every row is cut at its own, which for greedy and sampled
     decoding alike gives the tokens a run with that row's budget would give.
 
-    Columns: prompt_len_tokens, cap_tokens (the row's budget), generated_text,
+    Columns: prompt_len_tokens (as fed, template included), prompt_text_tokens (the
+    prompt text alone), cap_tokens (the row's budget), generated_text,
     gen_tokens, n_steps, stop_reason (``eos``, ``max_new_tokens``, ``max_length``, or
     ``no_room`` when a total cap leaves no token), censored, batch_index, batch_size,
     seconds, tokens_per_s (the batch's wall time and decoded tokens per second;
@@ -442,7 +443,10 @@ def generate_texts(
                                         "stop_reason", "censored", "batch_index",
                                         "batch_size", "seconds", "tokens_per_s"])
     frame.insert(0, "prompt_len_tokens", lengths)
-    frame.insert(1, "cap_tokens", budgets)
+    # the prompt text alone, without a chat template's tokens: the x of the fits
+    frame.insert(1, "prompt_text_tokens", [len(ids) for ids in tokenizer(
+        list(texts), add_special_tokens=False, verbose=False)["input_ids"]])
+    frame.insert(2, "cap_tokens", budgets)
     return frame
 
 
@@ -487,7 +491,8 @@ def generate_cell(
     out = out[GENERATION_COLUMNS]
     return out.astype({"max_new_tokens": "int64", "max_length": "int64", "seed": "int64",
                        "prompt_tokens": "int64", "prompt_index": "int64",
-                       "prompt_len_tokens": "int64", "cap_tokens": "int64",
+                       "prompt_len_tokens": "int64", "prompt_text_tokens": "int64",
+                       "cap_tokens": "int64",
                        "prompt_tokens_ref": "int64", "gen_tokens": "int64",
                        "n_steps": "int64", "censored": "bool", "batch_index": "int64",
                        "batch_size": "int64", "seconds": "float64",

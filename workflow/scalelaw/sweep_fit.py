@@ -139,6 +139,8 @@ def power_fit_log(L: Any, S: Any, *, group: Mapping[str, Any], n_unit: str,
     if ok.sum() < min_texts or np.unique(L[ok]).size < 2:
         problems.append(f"{int(ok.sum())} usable texts (need {min_texts} with spread in L)")
     else:
+        if np.allclose(S[ok], L[ok]):
+            problems.append("every text is a single sentence (S = L): b = 1 by construction")
         res = sm.OLS(np.log(S[ok]), sm.add_constant(np.log(L[ok]))).fit(cov_type="HC3")
         z = stats.norm.ppf(0.5 + confidence_level / 2)
         (la, b), (se_la, se_b) = res.params, res.bse

@@ -37,31 +37,31 @@ def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> Non
         g = gen[gen["model"] == model]
         for (dec, cap), d_all in g.groupby(["decoding", "max_new_tokens"]):
             d = d_all[d_all["n_steps"] > 0]  # rows with no room under a total cap: counted in the tables
-            x = d["prompt_len_tokens"].to_numpy(float) * np.exp(rng.normal(0, 0.02, len(d)))
+            x = d["prompt_text_tokens"].to_numpy(float) * np.exp(rng.normal(0, 0.02, len(d)))
             ev = ~d["censored"].to_numpy(bool)
             ax.scatter(x[ev], d["n_steps"][ev], s=12, color=colors[dec], alpha=0.5)
             ax.scatter(x[~ev], d["n_steps"][~ev], s=18, facecolors="none",
                        edgecolors=colors[dec], alpha=0.6, marker="^")
             k = km[(km["model"] == model) & (km["decoding"] == dec) & (km["max_new_tokens"] == cap)]
-            k = k.sort_values("prompt_len_tokens_mean")
+            k = k.sort_values("prompt_text_tokens_mean")
             ok = k["median_reached"].astype(bool)
             err = np.vstack([(k["km_median_steps"] - k["km_median_ci_low"]).clip(lower=0),
                              (k["km_median_ci_high"] - k["km_median_steps"]).clip(lower=0)])
             err = np.where(np.isfinite(err), err, 0)
-            ax.errorbar(k["prompt_len_tokens_mean"][ok], k["km_median_steps"][ok],
+            ax.errorbar(k["prompt_text_tokens_mean"][ok], k["km_median_steps"][ok],
                         yerr=err[:, ok.to_numpy()], color=colors[dec], lw=1.5, capsize=3,
                         marker="s", elinewidth=0.8,
                         label=f"{dec}, cap {cap}: KM median ({int(d['censored'].sum())}/{len(d)} capped)")
             total = int(d_all["max_length"].iloc[0]) if "max_length" in d_all else -1
             if total > 0:  # a total cap: room left = max_length - prompt length
-                px = np.geomspace(max(d_all["prompt_len_tokens"].min(), 1), total - 1, 50)
+                px = np.geomspace(max(d_all["prompt_text_tokens"].min(), 1), total - 1, 50)
                 ax.plot(px, total - px, color=colors[dec], ls="--", lw=0.8,
                         label=f"{dec}: max_length {total} - prompt length")
             else:
                 ax.axhline(cap, color=colors[dec], ls=":", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("prompt length (model tokens)")
+        ax.set_xlabel("prompt length (model tokens of the prompt text)")
         ax.set_ylabel("decoding steps until EOS (triangles: hit the cap)")
         ax.set_title(model)
         ax.legend(fontsize=7)
@@ -303,7 +303,7 @@ def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
         "or max_length - prompt length). Kaplan-Meier medians (empty when more than half "
         "hit the cap):\n\n",
         _table(tables["km"], ["model", "decoding", "max_new_tokens", "prompt_tokens", "n",
-                              "n_censored", "n_no_room", "prompt_len_tokens_mean",
+                              "n_censored", "n_no_room", "prompt_text_tokens_mean",
                               "km_median_steps", "km_median_ci_low", "km_median_ci_high",
                               "naive_mean_gen_tokens"]),
         "\nLognormal AFT, log T = b0 + b1 log(prompt length) + sigma e "

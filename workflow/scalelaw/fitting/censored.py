@@ -40,6 +40,9 @@ KM_KEYS = CELL_KEYS + ["prompt_tokens"]
 #: Settings recorded with every fit of a cell (constant within a cell).
 CELL_SETTINGS = ["prompt_format", "max_length", "do_sample", "temperature", "top_p", "top_k"]
 MIN_EVENTS = 30  # below this many EOS events an AFT slope is flagged as fragile
+#: The prompt length of the fits: the prompt text in model tokens, without the tokens a
+#: chat template adds (a constant offset that would flatten log P and inflate the slope).
+PROMPT_X = "prompt_text_tokens"
 AFT_FORMULA = "log T = b0 + b1 log P + sigma e, e ~ N(0,1); T right-censored at its cap"
 
 
@@ -98,6 +101,7 @@ def km_medians(gen: pd.DataFrame, by: Sequence[str] = KM_KEYS) -> pd.DataFrame:
             frac_censored=float((event == 0).mean()) if len(g) else float("nan"),
             cap_mean=float(g["cap_tokens"].mean()) if len(g) else float("nan"),
             prompt_len_tokens_mean=float(g_all["prompt_len_tokens"].mean()),
+            prompt_text_tokens_mean=float(g_all[PROMPT_X].mean()),
             naive_mean_gen_tokens=float(g["gen_tokens"].mean()) if len(g) else float("nan"),
             naive_median_gen_tokens=float(g["gen_tokens"].median()) if len(g) else float("nan"),
         )
@@ -216,12 +220,12 @@ def lognormal_aft(time: Any, event: Any, x: Any, groups: Any = None, *,
 
 
 def aft_fits(gen: pd.DataFrame, by: Sequence[str] = CELL_KEYS) -> list[FitResult]:
-    """:func:`lognormal_aft` of ``n_steps`` on ``prompt_len_tokens`` per group (rows with
+    """:func:`lognormal_aft` of ``n_steps`` on the prompt text's length per group (rows with
     room only; the others are counted in ``diagnostics['n_no_room']``)."""
     fits = []
     for key, g_all in gen.groupby(list(by), sort=True):
         g = with_room(g_all)
-        fit = lognormal_aft(g["n_steps"], ~g["censored"].astype(bool), g["prompt_len_tokens"],
+        fit = lognormal_aft(g["n_steps"], ~g["censored"].astype(bool), g[PROMPT_X],
                             groups=g["doc_id"] if "doc_id" in g else None,
                             group=_group_labels(g_all, by, key))
         fit.diagnostics["n_no_room"] = int(len(g_all) - len(g))
@@ -298,10 +302,10 @@ def cap_artifact(gen: pd.DataFrame, by: Sequence[str] = CELL_KEYS,
                                         == cap - g.loc[at_cap, "prompt_len_tokens"]).all()),
             "frac_at_total_cap": float(at_cap.mean()) if len(g) else float("nan"),
         }
-        for response, y in (("returned_tokens", g["prompt_len_tokens"] + g["gen_tokens"]),
+        for response, y in (("returned_tokens", g[PROMPT_X] + g["gen_tokens"]),
                             ("generated_tokens", g["gen_tokens"])):
             ok = (y > 0).to_numpy()
-            x = g["prompt_len_tokens"].to_numpy(float)[ok]
+            x = g[PROMPT_X].to_numpy(float)[ok]
             problems = []
             if np.unique(x).size < 2:
                 problems.append("fewer than two prompt lengths with room under the cap")
