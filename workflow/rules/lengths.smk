@@ -51,7 +51,7 @@ rule lengths_variant:
     output:
         doc_lengths="results/{corpus}/sensitivity/{variant}/doc_lengths.parquet",
     params:
-        variant=lambda wildcards: SENSITIVITY[wildcards.variant],
+        lengths=lambda wildcards: canonical({**config["lengths"], **SENSITIVITY[wildcards.variant]}),
         shards=lambda wildcards: [[i, corpus_spec(wildcards.corpus)["shards"]] for i in range(corpus_spec(wildcards.corpus)["shards"])],
     log:
         "logs/{corpus}/sensitivity/{variant}/lengths.log",
@@ -59,6 +59,7 @@ rule lengths_variant:
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
+        attempt=lambda wildcards, attempt: attempt,  # a data error stops its retry at once (logs.job)
     retries: 1
     conda:
         "../../envs/extract.yaml"

@@ -328,3 +328,24 @@ def measure_documents(
         }
     )
     return sentences, document_lengths(sentences, doc_info, corpus, max_long_share)
+
+
+def shard_token_ends(tokens, docs: pd.DataFrame, source: str) -> list[np.ndarray]:
+    """Token end offsets per document from a tokenize shard (an Arrow table with doc_id and
+    token_ends), after checking that it holds exactly ``docs``, in order."""
+    if tokens.column("doc_id").to_pylist() != docs["doc_id"].tolist():
+        raise ValueError(f"{source} does not match the documents of its shard")
+    if not len(docs):
+        return []
+    ends = tokens.column("token_ends").combine_chunks()
+    return np.split(ends.values.to_numpy(), ends.offsets.to_numpy()[1:-1])
+
+
+def measure_options(options) -> dict:
+    """The keyword arguments of :func:`measure_documents` from the config's ``lengths`` section."""
+    return {
+        "segmenter": options["segmenter"],
+        "paragraph_breaks": options["paragraph_breaks"],
+        "long_sentence_words": options["long_sentence_words"],
+        "max_long_share": options["max_long_sentence_share"],
+    }

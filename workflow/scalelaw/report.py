@@ -238,7 +238,8 @@ def summary_markdown(summaries: pd.DataFrame, quality: list[dict[str, Any]], fit
     parts += ["## Do longer documents have longer sentences?", ""]
     for row in summaries.itertuples(index=False):
         robust = getattr(row, "robust", None)
-        tail = "" if robust is None or (isinstance(robust, float) and np.isnan(robust)) else (
+        unfitted = getattr(row, "conclusion", None) == "not_fitted"
+        tail = "" if unfitted or robust is None or (isinstance(robust, float) and np.isnan(robust)) else (
             " (robust: every segmentation variant agrees)" if robust else
             " (not robust: the segmentation variants disagree, see below)")
         parts.append(f"- **{row.corpus}**, lengths in {row.unit}: {row.statement}{tail}")

@@ -1,3 +1,5 @@
+import pandas as pd
+
 from scalelaw import io, logs
 from scalelaw.fitting import sentence_length as SL
 from scalelaw.fitting import sensitivity
@@ -9,11 +11,11 @@ parts = []
 for path in [snakemake.input.fits, *snakemake.input.variants]:
     record = io.read_provenance(path)
     fits = io.read_parquet(path)
-    not_fitted = record.get("not_fitted") or {}
-    if len(fits):
-        parts.append(SL.summary(fits))
-    for unit, reason in not_fitted.items():
-        parts.append(SL.not_fitted_summary(name, [unit], record["n_usable"], reason, record["variant"]))
+    # One frame per fit file: its fitted units, then a row for each unit it could not fit.
+    frames = [SL.summary(fits)] if len(fits) else []
+    frames += [SL.not_fitted_summary(name, [unit], record["n_usable"], reason, record["variant"])
+               for unit, reason in (record.get("not_fitted") or {}).items()]
+    parts.append(pd.concat(frames, ignore_index=True))
 primary = parts[0]
 variants = sensitivity.variant_table(parts)
 summary = sensitivity.with_robustness(primary, variants)

@@ -1,5 +1,3 @@
-import numpy as np
-
 from scalelaw import corpus, io, lengths, logs
 
 with logs.job(snakemake) as log:
@@ -7,20 +5,9 @@ with logs.job(snakemake) as log:
     options = snakemake.params.lengths
 
     docs = corpus.read_shard(snakemake.input.documents, *snakemake.params.shard)
-    tokens = io.pq.read_table(snakemake.input.tokens)
-    if tokens.column("doc_id").to_pylist() != docs["doc_id"].tolist():
-        raise ValueError(f"{snakemake.input.tokens} does not match the documents of shard {snakemake.wildcards.shard}")
-    ends = tokens.column("token_ends").combine_chunks()
-    token_ends = np.split(ends.values.to_numpy(), ends.offsets.to_numpy()[1:-1]) if len(docs) else []
-
+    token_ends = lengths.shard_token_ends(io.pq.read_table(snakemake.input.tokens), docs, snakemake.input.tokens)
     sentences, doc_lengths = lengths.measure_documents(
-        docs,
-        token_ends=token_ends,
-        segmenter=options["segmenter"],
-        paragraph_breaks=options["paragraph_breaks"],
-        corpus=name,
-        long_sentence_words=options["long_sentence_words"],
-        max_long_share=options["max_long_sentence_share"],
+        docs, token_ends=token_ends, corpus=name, **lengths.measure_options(options)
     )
     log.info("shard %s: %d documents, %d sentences (%d long), status %s", snakemake.wildcards.shard,
              len(doc_lengths), len(sentences), int(sentences["is_long"].sum()),
