@@ -113,6 +113,7 @@ def _big_config(ctx: Context, copies: int, shards: int) -> tuple[Path, dict]:
         "corpora": {name: {"source": "files", "format": "parquet", "paths": [str(source)],
                            "id_column": "doc_id", "shards": shards}},
         "generate": {"enabled": False},
+        "ladder": {"enabled": False},
     }
     return write_yaml(ctx.scratch / "parallel" / "config.yaml", config), config
 
@@ -221,7 +222,7 @@ def rerun(ctx: Context) -> list[Figure]:
     sharded large corpus (3b, reusing its --cores 2 run)."""
     figures = []
     if not (ctx.quick and ctx.big_run is not None):
-        figures.append(_rerun(ctx.scratch / "rerun-default", {"generate": {"enabled": False}}, "default corpus", "3a"))
+        figures.append(_rerun(ctx.scratch / "rerun-default", {"generate": {"enabled": False}, "ladder": {"enabled": False}}, "default corpus", "3a"))
     if ctx.big_run is not None:
         import yaml
 

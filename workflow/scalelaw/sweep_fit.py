@@ -18,9 +18,9 @@ figures and the report read.
   the generated text it is compared with (``human_matched``), beside the full
   continuations (``human_all``).
 * :func:`loss_vs_size`: L(N) as a pure power law and as E + A N^-alpha through
-  ``scalelaw.fit.fit_law`` (Huber loss on log L), on total and non-embedding parameter
-  counts, with percentile bootstrap intervals over prompts, AICc, and a warning when the
-  number of model sizes cannot identify the law.
+  ``scalelaw.fitting.over_models.law_over_models`` (per-model means on the log scale), on
+  total and non-embedding parameter counts, with a bootstrap over models, AICc with n =
+  the number of models, and a warning when the number of sizes cannot identify the law.
 """
 
 from __future__ import annotations

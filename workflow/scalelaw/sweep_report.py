@@ -107,7 +107,7 @@ def plot_loss_vs_size(means: pd.DataFrame, loss_size: pd.DataFrame, path: str,
                       metric: str = "loss_nats_per_token") -> None:
     """Mean loss per model against parameter count (total and non-embedding), with the
     fitted power law and E + A N^-alpha."""
-    from scalelaw import fit
+    from scalelaw.fitting.laws import LAWS
 
     plt = _plt()
     convs = ("n_params_total", "n_params_nonembedding")
@@ -128,10 +128,10 @@ def plot_loss_vs_size(means: pd.DataFrame, loss_size: pd.DataFrame, path: str,
             if sel.empty:
                 continue
             params = np.array([sel.set_index("parameter").loc[p, "estimate"]
-                               for p in fit.LAWS[law].params], dtype=float)
+                               for p in LAWS[law].params], dtype=float)
             warn = " (not identified)" if not bool(sel["identified"].iloc[0]) else ""
-            ax.plot(grid, fit.LAWS[law].predict(grid, params), style,
-                    label=f"{fit.LAWS[law].formula}{warn}")
+            ax.plot(grid, LAWS[law].predict(grid, params), style,
+                    label=f"{LAWS[law].formula}{warn}")
         ax.set_ylim(y.min() / 1.25, y.max() * 1.25)
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -320,8 +320,9 @@ def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
                      "n_cut_sentences_dropped", "n_no_whole_sentence", "n_human_shorter",
                      "estimate", "ci_low", "ci_high", "warnings"]),
         "\n### Loss against model size\n\n",
-        f"Metric: {summary.get('loss_metric')}; Huber loss on log L, percentile bootstrap "
-        "over prompts.\n\n",
+        f"Metric: {summary.get('loss_metric')}; laws fitted to per-model mean losses on the "
+        "log scale, intervals from a bootstrap over models (prompts resampled within each), "
+        "AICc with n = the number of models.\n\n",
         _table(tables["loss_size"], ["law", "convention", "parameter", "estimate", "ci_low",
                                      "ci_high", "aicc", "delta_aicc", "n_sizes", "warning"]),
         "\n### Speed\n\n",
