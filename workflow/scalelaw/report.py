@@ -20,31 +20,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from scalelaw.fitting.result import expand_group  # noqa: E402
+from scalelaw.plotting import log_axis  # noqa: E402
 from scalelaw.fitting.sentence_length import PRIMARY_ESTIMATOR, usable_documents  # noqa: E402
 
 UNIT_LABEL = {"words": "words", "tokens": "tokens", "chars": "characters"}
 MIN_DOCS_TO_DRAW = 3
-
-
-def _plain(value: float) -> str:
-    """A tick label: 20, 300, 4k, 20k."""
-    return f"{value / 1000:g}k" if value >= 10_000 or (value >= 1000 and value % 1000 == 0 and value > 1000) else f"{value:g}"
-
-
-def _log_axis(axis) -> None:
-    """Log scale with plain-number labels on every log axis: all minor ticks labelled when
-    the axis spans under a decade, those at 2 and 5 up to two decades, none above (the
-    decades then carry enough labels)."""
-    def minor(value, _pos):
-        low, high = sorted(axis.get_view_interval())
-        span = np.log10(high / low) if low > 0 else np.inf
-        lead = round(value / 10 ** np.floor(np.log10(value) + 1e-9))
-        if span < 1 or (span < 2 and lead in (2, 5)):
-            return _plain(value)
-        return ""
-
-    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _plain(v)))
-    axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(minor))
 
 
 def primary_line(fits: pd.DataFrame, unit: str) -> dict[str, Any] | None:
@@ -109,8 +89,8 @@ def scatter_figure(docs: pd.DataFrame, fits: pd.DataFrame, units: Iterable[str],
                     label=f"S = {line['a']:.3g}·L^{line['b']:.3f} [{line['b_low']:.3f}, {line['b_high']:.3f}] (OLS, logs)")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        _log_axis(ax.xaxis)
-        _log_axis(ax.yaxis)
+        log_axis(ax.xaxis)
+        log_axis(ax.yaxis)
         ax.set_xlabel(f"document length L ({UNIT_LABEL[unit]})")
         ax.set_ylabel(f"mean sentence length S ({UNIT_LABEL[unit]})")
         ax.set_title(f"{corpus}: S against L in {UNIT_LABEL[unit]}")
@@ -138,7 +118,7 @@ def residual_figure(docs: pd.DataFrame, fits: pd.DataFrame, units: Iterable[str]
             fig.colorbar(points, ax=ax, label=color_by)
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xscale("log")
-        _log_axis(ax.xaxis)
+        log_axis(ax.xaxis)
         ax.set_xlabel(f"document length L ({UNIT_LABEL[unit]})")
         ax.set_ylabel("residual of log S (OLS line)")
         ax.set_title(f"{corpus}: residuals, {UNIT_LABEL[unit]}")
@@ -159,7 +139,7 @@ def distribution_figure(docs: pd.DataFrame, units: Iterable[str], corpus: str) -
             if len(values):
                 ax.hist(values, bins=np.geomspace(values.min(), values.max() * 1.0001, 31), color="tab:gray")
             ax.set_xscale("log")
-            _log_axis(ax.xaxis)
+            log_axis(ax.xaxis)
             ax.set_xlabel(f"{label} ({UNIT_LABEL[unit]})")
             ax.set_ylabel("documents")
     fig.suptitle(f"{corpus}: distributions of L and S")

@@ -8,6 +8,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from scalelaw.plotting import log_axis
+
 
 def _plt():
     import matplotlib
@@ -61,6 +63,8 @@ def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> Non
                 ax.axhline(cap, color=colors[dec], ls=":", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        log_axis(ax.xaxis)
+        log_axis(ax.yaxis)
         ax.set_xlabel("prompt length (model tokens of the prompt text)")
         ax.set_ylabel("decoding steps until EOS (triangles: hit the cap)")
         ax.set_title(model)
@@ -94,6 +98,8 @@ def plot_s_vs_l(texts: pd.DataFrame, path: str, unit: str = "words") -> None:
                        edgecolors=colors[dec], alpha=0.6)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        log_axis(ax.xaxis)
+        log_axis(ax.yaxis)
         ax.set_xlabel(f"L: text length ({unit}; hollow: hit the cap, cut sentence dropped)")
         ax.set_ylabel(f"S: mean sentence length ({unit})")
         ax.set_title(model)
@@ -135,6 +141,8 @@ def plot_loss_vs_size(means: pd.DataFrame, loss_size: pd.DataFrame, path: str,
         ax.set_ylim(y.min() / 1.25, y.max() * 1.25)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        log_axis(ax.xaxis)
+        log_axis(ax.yaxis)
         ax.set_xlabel(conv.replace("n_params_", "parameters, "))
         ax.set_ylabel(metric.replace("_", " "))
         ax.legend(fontsize=7)

@@ -7,7 +7,6 @@ import math
 from typing import Any, Mapping, Sequence
 
 import matplotlib
-import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -16,6 +15,7 @@ import pandas as pd  # noqa: E402
 
 from ..fitting.ladder_laws import LADDER_LAWS, predict  # noqa: E402
 from ..fitting.result import expand_group  # noqa: E402
+from ..plotting import log_axis  # noqa: E402
 from .analysis import frontier  # noqa: E402
 
 KAPLAN_ALPHA_N = 0.076  # Kaplan et al. 2020, non-embedding parameters
@@ -32,7 +32,7 @@ def fit_estimates(fits: pd.DataFrame, fit_label: str) -> dict[str, float] | None
 
 def _finish(ax, xlabel: str, title: str):
     ax.set_xscale("log")
-    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    log_axis(ax.xaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("validation loss (nats/token)")
     ax.set_title(title, fontsize=10)
@@ -90,6 +90,8 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
         ax.plot(isoflop["C"], isoflop["N_opt"], "s", color="tab:blue", label="IsoFLOP parabola minima")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    log_axis(ax.xaxis)
+    log_axis(ax.yaxis)
     ax.set_xlabel("compute C = 6 N D (FLOPs)")
     ax.set_ylabel("N")
     ax.set_title("Compute-optimal frontier", fontsize=10)
@@ -107,6 +109,7 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
         ax.plot(sub["tokens_seen"], sub["train_loss"], "-", lw=0.8, color=cmap(k / max(1, len(sizes) - 1)),
                 label=size if run == order[order["size"] == size]["run"].iloc[-1] else None)
     ax.set_xscale("log")
+    log_axis(ax.xaxis)
     ax.set_xlabel("tokens seen")
     ax.set_ylabel("training loss (nats/token)")
     ax.set_title("Training curves (each run has its own cosine schedule)", fontsize=10)
