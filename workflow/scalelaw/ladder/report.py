@@ -30,14 +30,18 @@ def fit_estimates(fits: pd.DataFrame, fit_label: str) -> dict[str, float] | None
     return dict(zip(sub["parameter"], sub["estimate"])) if len(sub) else None
 
 
-def _finish(ax, xlabel: str, title: str):
+def _finish(fig, ax, path: str, xlabel: str, title: str, ylabel: str = "validation loss (nats/token)") -> None:
+    """Log x axis with labels, titles, grid and legend; save and close the figure."""
     ax.set_xscale("log")
     log_axis(ax.xaxis)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("validation loss (nats/token)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflop: pd.DataFrame,
@@ -59,10 +63,8 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
             grid = np.geomspace(runs[n_col].min() / 1.5, runs[n_col].max() * 1.5, 50)
             ax.plot(grid, predict(law, est, np.column_stack([grid, np.full_like(grid, sub["tokens_seen"].iloc[0])])),
                     "-", color=color, lw=1)
-    _finish(ax, f"N ({parameter_count.replace('_', '-')} parameters)", "Loss against model size; lines: fitted L(N, D)")
-    fig.tight_layout()
-    fig.savefig(paths["loss_vs_n"], dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, paths["loss_vs_n"], f"N ({parameter_count.replace('_', '-')} parameters)",
+            "Loss against model size; lines: fitted L(N, D)")
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     sizes = runs.drop_duplicates("size").sort_values(n_col)
@@ -73,10 +75,7 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
         if est:
             grid = np.geomspace(runs["tokens_seen"].min() / 1.5, runs["tokens_seen"].max() * 1.5, 50)
             ax.plot(grid, predict(law, est, np.column_stack([np.full_like(grid, n_val), grid])), "-", color=color, lw=1)
-    _finish(ax, "D (training tokens seen)", "Loss against data; lines: fitted L(N, D)")
-    fig.tight_layout()
-    fig.savefig(paths["loss_vs_d"], dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, paths["loss_vs_d"], "D (training tokens seen)", "Loss against data; lines: fitted L(N, D)")
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     c = 6 * runs[n_col] * runs["tokens_seen"]
@@ -88,36 +87,19 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
         ax.plot(grid, n_opt, "k-", label="N_opt(C) from L(N, D)")
     if len(isoflop) and isoflop["N_opt"].notna().any():
         ax.plot(isoflop["C"], isoflop["N_opt"], "s", color="tab:blue", label="IsoFLOP parabola minima")
-    ax.set_xscale("log")
     ax.set_yscale("log")
-    log_axis(ax.xaxis)
     log_axis(ax.yaxis)
-    ax.set_xlabel("compute C = 6 N D (FLOPs)")
-    ax.set_ylabel("N")
-    ax.set_title("Compute-optimal frontier", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(paths["frontier"], dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, paths["frontier"], "compute C = 6 N D (FLOPs)", "Compute-optimal frontier", ylabel="N")
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     order = runs.sort_values([n_col, "tokens_seen"])
-    for j, (run, size) in enumerate(zip(order["run"], order["size"])):
+    for run, size in zip(order["run"], order["size"]):
         sub = curves[curves["run"] == run]
         k = list(sizes["size"]).index(size)
         ax.plot(sub["tokens_seen"], sub["train_loss"], "-", lw=0.8, color=cmap(k / max(1, len(sizes) - 1)),
                 label=size if run == order[order["size"] == size]["run"].iloc[-1] else None)
-    ax.set_xscale("log")
-    log_axis(ax.xaxis)
-    ax.set_xlabel("tokens seen")
-    ax.set_ylabel("training loss (nats/token)")
-    ax.set_title("Training curves (each run has its own cosine schedule)", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(paths["curves"], dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, paths["curves"], "tokens seen", "Training curves (each run has its own cosine schedule)",
+            ylabel="training loss (nats/token)")
 
 
 def _fmt(v: float) -> str:
