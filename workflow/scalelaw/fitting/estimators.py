@@ -128,47 +128,100 @@ def _weighted_line(x, z, w, axis=-1):
     return mz - slope * mx, slope
 
 
+def _rows(x, y):
+    """x and y broadcast to rows of shape (R, n), with x centred per row, and the row means
+    of x: the IRLS loops below work on 2-D rows and restore the leading shape at the end."""
+    x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    shape = x.shape[:-1]
+    x2 = x.reshape(-1, x.shape[-1])
+    mean = x2.mean(axis=1)
+    return np.ascontiguousarray(x2 - mean[:, None]), np.ascontiguousarray(y.reshape(x2.shape)), mean, shape
+
+
+def _line_rows(xc, z, w):
+    """Weighted least squares of z on [1, xc] per row of 2-D arrays (xc centred per row):
+    five weighted sums per row, no centred temporaries. Returns (intercept, slope) in xc."""
+    if w is None:
+        sw = np.full(xc.shape[0], float(xc.shape[1]))
+        swx, swz = xc.sum(axis=1), z.sum(axis=1)
+        swxx, swxz = np.einsum("ij,ij->i", xc, xc), np.einsum("ij,ij->i", xc, z)
+    else:
+        wx = w * xc
+        sw, swz = w.sum(axis=1), np.einsum("ij,ij->i", w, z)
+        swx, swxx, swxz = wx.sum(axis=1), np.einsum("ij,ij->i", wx, xc), np.einsum("ij,ij->i", wx, z)
+    slope = (swxz - swx * swz / sw) / (swxx - swx * swx / sw)
+    return (swz - slope * swx) / sw, slope
+
+
+def _iterate_rows(xc, y, start, step):
+    """Run ``step`` on the rows that have not converged yet (slope change within
+    _IRLS_TOL), so that a few slow resamples do not keep every row iterating.
+    ``start(xc, y) -> (slope, state)``, ``step(xc, y, state) -> (b0, b1, state)``; returns
+    (b0, b1) per row, NaN where the cap was reached or the fit is not finite."""
+    n_rows = xc.shape[0]
+    b0, b1 = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
+    active = np.arange(n_rows)
+    last, state = start(xc, y)
+    for _ in range(_IRLS_MAX_ITER):
+        new0, new1, state = step(xc, y, state)
+        done = np.abs(new1 - last) <= _IRLS_TOL * np.maximum(1.0, np.abs(new1))
+        if done.any():
+            b0[active[done]], b1[active[done]] = new0[done], new1[done]
+            keep = ~done
+            active, xc, y, last = active[keep], xc[keep], y[keep], new1[keep]
+            state = tuple(s[keep] for s in state)
+        else:
+            last = new1
+        if active.size == 0:
+            break
+    ok = np.isfinite(b1)
+    return np.where(ok, b0, np.nan), np.where(ok, b1, np.nan)
+
+
 def _irls_log_link(x, y, poisson: bool):
     """IRLS for a log-link GLM (Poisson: weights mu; Gamma: weights 1), as statsmodels GLM,
     on every row at once. Rows that have not converged after the cap come back NaN."""
+    xc, y2, mean, shape = _rows(x, y)
+
+    def start(xc, y):
+        mu = (y + y.mean(axis=1, keepdims=True)) / 2.0  # statsmodels' starting mu
+        return np.zeros(y.shape[0]), (mu,)
+
+    def step(xc, y, state):
+        (mu,) = state
+        z = np.log(mu) + (y - mu) / mu
+        b0, b1 = _line_rows(xc, z, mu if poisson else None)
+        return b0, b1, (np.exp(b0[:, None] + b1[:, None] * xc),)
+
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        mu = (y + y.mean(axis=-1, keepdims=True)) / 2.0  # statsmodels' starting mu
-        eta = np.log(mu)
-        b0 = b1 = np.zeros(y.shape[:-1] + (1,))
-        done = np.zeros(y.shape[:-1] + (1,), dtype=bool)
-        for _ in range(_IRLS_MAX_ITER):
-            z = eta + (y - mu) / mu
-            new0, new1 = _weighted_line(x, z, mu if poisson else None)
-            done = np.abs(new1 - b1) <= _IRLS_TOL * np.maximum(1.0, np.abs(new1))
-            b0, b1 = new0, new1
-            eta = b0 + b1 * x
-            mu = np.exp(eta)
-            if done.all():
-                break
-        ok = done & np.isfinite(b1)
-    return np.where(ok, b0, np.nan)[..., 0], np.where(ok, b1, np.nan)[..., 0]
+        b0, b1 = _iterate_rows(xc, y2, start, step)
+    return (b0 - b1 * mean).reshape(shape), b1.reshape(shape)
 
 
 def _huber_irls(x, z, t: float):
     """statsmodels RLM with HuberT(t) and its MAD scale, reweighted to convergence, on every
     row. A row whose MAD scale is 0 keeps equal weights (its OLS line) instead of NaN."""
+    xc, z2, mean, shape = _rows(x, z)
+
+    def residuals(xc, z, b0, b1):
+        resid = z - b0[:, None] - b1[:, None] * xc
+        scale = np.median(np.abs(resid), axis=1, keepdims=True) / _MAD_TO_SD
+        return resid, scale
+
+    def start(xc, z):
+        b0, b1 = _line_rows(xc, z, None)
+        return b1, residuals(xc, z, b0, b1)
+
+    def step(xc, z, state):
+        resid, scale = state
+        r = np.where(scale > 0, np.abs(resid) / np.where(scale > 0, scale, 1.0), 0.0)
+        weights = np.where(r <= t, 1.0, t / np.maximum(r, t))
+        b0, b1 = _line_rows(xc, z, weights)
+        return b0, b1, residuals(xc, z, b0, b1)
+
     with np.errstate(divide="ignore", invalid="ignore"):
-        b0, b1 = _weighted_line(x, z, None)
-        resid = z - b0 - b1 * x
-        scale = np.median(np.abs(resid), axis=-1, keepdims=True) / _MAD_TO_SD
-        done = np.zeros_like(b1, dtype=bool)
-        for _ in range(_IRLS_MAX_ITER):
-            r = np.where(scale > 0, np.abs(resid) / np.where(scale > 0, scale, 1.0), 0.0)
-            weights = np.where(r <= t, 1.0, t / np.maximum(r, t))
-            new0, new1 = _weighted_line(x, z, weights)
-            done = np.abs(new1 - b1) <= _IRLS_TOL * np.maximum(1.0, np.abs(new1))
-            b0, b1 = new0, new1
-            resid = z - b0 - b1 * x
-            scale = np.median(np.abs(resid), axis=-1, keepdims=True) / _MAD_TO_SD
-            if done.all():
-                break
-        ok = done & np.isfinite(b1)
-    return np.where(ok, b0, np.nan)[..., 0], np.where(ok, b1, np.nan)[..., 0]
+        b0, b1 = _iterate_rows(xc, z2, start, step)
+    return (b0 - b1 * mean).reshape(shape), b1.reshape(shape)
 
 
 # ------------------------------------------------------------------ estimators
