@@ -17,6 +17,7 @@ from scalelaw.fitting import (
     ESTIMATORS, LAWS, FitResult, bootstrap, conclusion, get_estimator, get_law, results_frame,
 )
 from scalelaw.fitting import sentence_length as SL
+from scalelaw.fitting.summary import summary as fit_summary
 from scalelaw.fitting.estimators import _hc_sandwich, _design
 from scalelaw.fitting.nulls import document_null, sentence_shuffle_null
 
@@ -504,7 +505,7 @@ def test_fit_table_is_the_shared_schema(small_fits):
 
 
 def test_summary_concludes_from_the_null(small_fits):
-    table = SL.summary(small_fits)
+    table = fit_summary(small_fits)
     assert list(table["unit"]) == ["words", "tokens"]
     assert {"b", "ci_low", "ci_high", "b_null", "b_minus_null", "b_minus_null_low", "best_law",
             "conclusion", "statement", "b_count_glm", "conclusion_count_glm"} <= set(table.columns)
@@ -559,4 +560,4 @@ def test_defaults_on_250_documents_fill_every_interval():
     est = fits[fits["analysis"] == "sentence_length"]
     assert set(est["estimator"]) == set(SL.DEFAULT_ESTIMATORS)
     assert fits["ci_low"].notna().all() and est["se"].notna().all()
-    assert len(SL.summary(fits)) == 2
+    assert len(fit_summary(fits)) == 2

@@ -8,6 +8,7 @@ import pandas as pd
 from scalelaw import report
 from scalelaw.fitting import results_frame
 from scalelaw.fitting import sentence_length as SL
+from scalelaw.fitting.summary import summary as fit_summary
 from workflow_helpers import ROOT
 from test_fit import corpus
 
@@ -16,7 +17,7 @@ def _summary_md():
     docs, sentences = corpus(40, beta=0.2, seed=3, max_sent=40)
     fits = results_frame(SL.fit_corpus(docs, sentences, corpus="synth", units=("words",),
                                        estimators=("ols_log",), null_reps=20))
-    summary = SL.summary(fits)
+    summary = fit_summary(fits)
     summary["robust"] = True
     return report.summary_markdown(summary, [{"corpus": "synth"}], fits, pd.DataFrame()), fits, docs
 

@@ -21,7 +21,7 @@ import pandas as pd  # noqa: E402
 
 from scalelaw.fitting.result import expand_group  # noqa: E402
 from scalelaw.plotting import log_axis  # noqa: E402
-from scalelaw.fitting.sentence_length import PRIMARY_ESTIMATOR, usable_documents  # noqa: E402
+from scalelaw.fitting.summary import PRIMARY_ESTIMATOR, usable_documents  # noqa: E402
 
 UNIT_LABEL = {"words": "words", "tokens": "tokens", "chars": "characters"}
 MIN_DOCS_TO_DRAW = 3

@@ -8,16 +8,37 @@
   models, runs, clusters), intervals from ``scipy.stats.bootstrap``;
 * ``nulls`` and ``conclusion``: what b must beat, and the verdict drawn from b - b_null;
 * ``over_models``: laws whose points are models (loss against size);
-* ``sentence_length``: every fit of one corpus, as FitResults.
+* ``sentence_length``: every fit of one corpus, as FitResults; ``summary``: its conclusion.
+
+The names below load their module on first use, so a job that needs only the result
+table or the summary (``scalelaw.fitting.result``, ``scalelaw.fitting.summary``) does
+not import scipy.stats and statsmodels (about 2 s per job).
 """
 
-from .bootstrap import BootstrapResult, bootstrap
-from .estimators import DEFAULT_ESTIMATORS, ESTIMATORS, Estimator, get_estimator
-from .laws import LAWS, Law, get_law
-from .result import FIT_COLUMNS, FIT_SCHEMA, FitResult, Param, expand_group, results_frame
+from importlib import import_module
 
-__all__ = [
-    "BootstrapResult", "DEFAULT_ESTIMATORS", "ESTIMATORS", "Estimator", "FIT_COLUMNS", "FIT_SCHEMA",
-    "FitResult", "LAWS", "Law", "Param", "bootstrap", "expand_group", "get_estimator", "get_law",
-    "results_frame",
-]
+# Imported eagerly: the submodule `bootstrap` would otherwise shadow the function of that
+# name once any module imports it (it needs only numpy and scipy.special at import).
+from .bootstrap import BootstrapResult, bootstrap
+
+_EXPORTS = {
+    "DEFAULT_ESTIMATORS": "estimators", "ESTIMATORS": "estimators", "Estimator": "estimators",
+    "get_estimator": "estimators",
+    "LAWS": "laws", "Law": "laws", "get_law": "laws",
+    "FIT_COLUMNS": "result", "FIT_SCHEMA": "result", "FitResult": "result", "Param": "result",
+    "expand_group": "result", "results_frame": "result",
+}
+
+__all__ = sorted([*_EXPORTS, "BootstrapResult", "bootstrap"])
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
