@@ -203,16 +203,30 @@ def test_bootstrap_is_seeded_and_names_its_unit_and_method():
 
 
 def test_closed_form_jackknife_gives_scipys_bca_at_any_n():
-    """OLS from per-resample sufficient statistics, with its closed-form jackknife: the same
-    interval as scipy's BCa on the same draws, and BCa (not percentile) above BCA_MAX_N."""
-    from scalelaw.fitting.bootstrap import BCA_MAX_N
+    """OLS from per-resample sufficient statistics, with its closed-form jackknife: on
+    scipy's own draws, bca_interval gives scipy's BCa interval; bootstrap() keeps BCa (not
+    percentile) above BCA_MAX_N; the fast statistic equals refits on the same indices."""
+    from scalelaw.fitting.bootstrap import BCA_MAX_N, bca_interval, resample_indices
 
     ols = ESTIMATORS["ols_log"]
     L, S = power_data(300, seed=5)
-    fast = bootstrap(ols.resampler(L, S), L.size, seed=5, jackknife=ols.jackknife(L, S))
+    fast, jk = ols.resampler(L, S), ols.jackknife(L, S)
     scipy_bca = bootstrap(lambda idx: ols.refit(L[idx], S[idx]), L.size, seed=5)
-    np.testing.assert_allclose(fast.low, scipy_bca.low, rtol=1e-10)
-    np.testing.assert_allclose(fast.high, scipy_bca.high, rtol=1e-10)
+    draws = np.random.default_rng(5).integers(0, L.size, (1000, L.size))  # what scipy drew
+    low, high = bca_interval(fast(draws), fast(np.arange(L.size)), jk(), 0.95)
+    np.testing.assert_allclose(low, scipy_bca.low, rtol=1e-10)
+    np.testing.assert_allclose(high, scipy_bca.high, rtol=1e-10)
+    # the pipeline's own draws: same interval as refitting every one of those resamples
+    ours = bootstrap(fast, L.size, seed=5, jackknife=jk)
+    idx = np.concatenate(list(resample_indices(np.random.default_rng(5), L.size, 1000, 1000)))
+    np.testing.assert_array_equal(idx, draws)  # scipy's stream, whatever the batch
+    np.testing.assert_allclose((ours.low, ours.high), (scipy_bca.low, scipy_bca.high), rtol=1e-10)
+    slow = ols.refit(L[idx], S[idx])
+    np.testing.assert_allclose(ours.distribution, slow, rtol=1e-9)
+    np.testing.assert_allclose(bca_interval(slow, ols.refit(L, S), jk(), 0.95), (ours.low, ours.high), rtol=1e-9)
+    pct = bootstrap(fast, L.size, seed=5, jackknife=jk, method="percentile")
+    np.testing.assert_allclose(pct.low, np.quantile(slow, 0.025, axis=1), rtol=1e-9)
+    assert pct.method == "percentile bootstrap over documents, 1000 resamples"
     L, S = power_data(BCA_MAX_N + 5000, seed=6)
     big = bootstrap(ols.resampler(L, S), L.size, seed=1, jackknife=ols.jackknife(L, S))
     b_hat = ols.fit(L, S)["b"].estimate

@@ -294,12 +294,18 @@ class OLSLog(Estimator):
         (x, z centred logs), one matrix product per batch; no gathering of the data."""
         V, mx, mz = self._moments(L, S)
         n = V.shape[0]
+        # the first sum, of ones, is each resample's size: four columns to multiply
+        V4 = np.ascontiguousarray(V[:, 1:])
 
         def statistic(idx):
             flat = idx.reshape(-1, idx.shape[-1])
-            offsets = (np.arange(flat.shape[0]) * n)[:, None]
-            counts = np.bincount((flat + offsets).ravel(), minlength=flat.shape[0] * n).reshape(-1, n)
-            out = self._from_sums(counts @ V, mx, mz)
+            # one bincount per resample (its counts stay in cache), into float rows, so
+            # that the sums are one float matrix product (an integer one skips BLAS)
+            counts = np.empty((flat.shape[0], n))
+            for row, resample in enumerate(flat):
+                counts[row] = np.bincount(resample, minlength=n)
+            sums = np.column_stack([np.full(flat.shape[0], float(flat.shape[1])), counts @ V4])
+            out = self._from_sums(sums, mx, mz)
             return out.reshape((2,) + idx.shape[:-1])
 
         return statistic
