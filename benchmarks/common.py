@@ -259,11 +259,12 @@ def write_yaml(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def snakemake(workdir: Path, configfile: Path, cores: int, timeout: int = 1800) -> SnakemakeRun:
-    """Run the workflow as a user would, in ``workdir``; wall time of the whole command."""
+def snakemake(workdir: Path, configfile: Path, cores: int, timeout: int = 1800, *extra: str) -> SnakemakeRun:
+    """Run the workflow as a user would, in ``workdir``; wall time of the whole command.
+    ``extra`` arguments are appended (``-n`` for a dry run)."""
     workdir.mkdir(parents=True, exist_ok=True)
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--configfile", str(configfile),
-           "--cores", str(cores)]
+           "--cores", str(cores), *extra]
     env = bench_env(HF_DATASETS_CACHE=str(workdir / ".hf-datasets"))
     env.pop("RAYON_NUM_THREADS")  # the rule scripts set it from their threads
     load_before = loadavg()

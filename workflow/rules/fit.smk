@@ -1,4 +1,4 @@
-# Fit options that change only the fits: a change reruns fit, fit_variant, fit_summary and
+# Fit options that change only the fits: a change reruns fit, fit_variants, fit_summary and
 # the report, never the lengths.
 rule fit:
     input:
@@ -11,7 +11,7 @@ rule fit:
         fit=canonical(config["fit"]),
         estimators=config["fit"]["estimators"],
         laws=config["fit"]["laws"],
-        variant=primary_variant(),
+        variants=[primary_variant()],
     log:
         "logs/{corpus}/fit.log",
     threads: 1
@@ -25,28 +25,33 @@ rule fit:
         "../scripts/fit.py"
 
 
-# One sensitivity variant: the primary estimator and its null on that variant's lengths.
-rule fit_variant:
-    input:
-        doc_lengths="results/{corpus}/sensitivity/{variant}/doc_lengths.parquet",
-    output:
-        fits="results/{corpus}/sensitivity/{variant}/fits.parquet",
-    params:
-        fit=canonical(config["fit"]),
-        estimators=["ols_log"],
-        laws=[],
-        variant=lambda wildcards: SENSITIVITY[wildcards.variant],
-    log:
-        "logs/{corpus}/sensitivity/{variant}/fit.log",
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=30,
-    retries: 1
-    conda:
-        "../../envs/fit.yaml"
-    script:
-        "../scripts/fit.py"
+# Every sensitivity variant of a corpus in one job: the primary estimator and its null
+# on each variant's lengths. One job, not one per variant, because each fit takes well
+# under a second and a job's start (Python, pandas, statsmodels) about two: a rerun after
+# a fit option change paid that start once per variant.
+if SENSITIVITY:
+
+    rule fit_variants:
+        input:
+            doc_lengths=[f"results/{{corpus}}/sensitivity/{name}/doc_lengths.parquet" for name in SENSITIVITY],
+        output:
+            fits=[f"results/{{corpus}}/sensitivity/{name}/fits.parquet" for name in SENSITIVITY],
+        params:
+            fit=canonical(config["fit"]),
+            estimators=["ols_log"],
+            laws=[],
+            variants=list(SENSITIVITY.values()),
+        log:
+            "logs/{corpus}/sensitivity/fit.log",
+        threads: 1
+        resources:
+            mem_mb=lambda wildcards, attempt: 2000 * attempt,
+            runtime=30,
+        retries: 1
+        conda:
+            "../../envs/fit.yaml"
+        script:
+            "../scripts/fit.py"
 
 
 rule fit_summary:
