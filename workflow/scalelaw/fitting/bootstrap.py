@@ -13,8 +13,9 @@ so one function serves paired arrays, clusters of rows and two-stage designs ali
 
 Intervals are ``scipy.stats.bootstrap``'s (BCa by default; percentile above
 ``BCA_MAX_N`` units, where scipy's jackknife costs n statistics on n - 1 units).
-A statistic with a closed-form jackknife (``jackknife=``, e.g. OLS from sufficient
-statistics) gets BCa at any n: the resamples are the ones scipy would draw
+A statistic with a jackknife that needs no refits (``jackknife=``: exact for OLS from
+sufficient statistics, one Newton step from the full fit for the GLMs and Huber, see
+``Estimator.jackknife``) gets BCa at any n: the resamples are the ones scipy would draw
 (:func:`resample_indices`) and :func:`bca_interval` applies scipy's BCa formulas with
 the leave-one-out statistics from the closed form instead of n refits
 (tests/test_fit.py checks that the interval equals scipy's).
@@ -205,7 +206,7 @@ def _closed_form_path(statistic, jackknife, n, *, method, unit, n_resamples, con
                      f"resamples ({n_failed} failed and excluded)")
     elif method == "BCa":
         low, high = bca_interval(dist, theta_hat, jk, confidence_level)
-        described = f"BCa bootstrap over {unit}, {n_resamples} resamples (closed-form jackknife)"
+        described = f"BCa bootstrap over {unit}, {n_resamples} resamples ({getattr(jackknife, 'label', 'closed-form jackknife')})"
     else:
         q_low = np.array([stats.quantile(d, tail) for d in dist])
         q_high = np.array([stats.quantile(d, 1 - tail) for d in dist])
