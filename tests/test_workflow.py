@@ -88,7 +88,7 @@ def test_finished_run_has_nothing_to_do(run_dir):
 def test_fit_option_change_reruns_only_fit_and_report(run_dir, tmp_path):
     config = write_config(tmp_path / "c.yaml", **{"fit.null_model.reps": 60})
     assert planned_jobs(run_dir, config) == {
-        "fit": 1, "fit_variants": 1, "fit_summary": 1, "report_figures": 1, "report_summary": 1, "all": 1}
+        "fit": 2, "fit_variants": 1, "fit_summary": 1, "report_figures": 1, "report_summary": 1, "all": 1}
 
 
 def test_color_option_change_reruns_only_the_figures(run_dir, tmp_path):
@@ -110,7 +110,7 @@ def test_corpus_option_change_reruns_that_corpus_only(tmp_path_factory):
     changed = write_config(workdir / "changed.yaml", base=two, **{"corpora.modern.min_words": 3500})
     jobs = planned_jobs(workdir, changed)
     assert jobs.pop("tokenize") == 1 and jobs.pop("lengths") == 1  # modern has one shard
-    assert jobs == {"corpus": 1, "lengths_merge": 1, "fit": 1, "report_figures": 1, "report_summary": 1, "all": 1,
+    assert jobs == {"corpus": 1, "lengths_merge": 1, "fit": 2, "report_figures": 1, "report_summary": 1, "all": 1,
                     "lengths_variant": 3, "fit_variants": 1, "fit_summary": 1}
     # the untouched corpus keeps its files
     proc = snakemake(workdir, "-n", "--quiet", "--printshellcmds", configfile=changed)

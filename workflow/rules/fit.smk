@@ -1,19 +1,22 @@
 # Fit options that change only the fits: a change reruns fit, fit_variants, fit_summary and
 # the report, never the lengths.
+# One job per unit (words, tokens, ...): the units are fitted independently (each draws
+# its own seeded generators), so the jobs run side by side; fit_summary joins them.
 rule fit:
     input:
         doc_lengths="results/{corpus}/doc_lengths.parquet",
         sentences="results/{corpus}/sentences.parquet",
     output:
-        fits="results/{corpus}/fit/fits.parquet",
-        fits_json="results/{corpus}/fit/fits.json",
+        fits="results/{corpus}/fit/units/{unit}.parquet",
     params:
         fit=canonical(config["fit"]),
         estimators=config["fit"]["estimators"],
         laws=config["fit"]["laws"],
         variants=[primary_variant()],
+    wildcard_constraints:
+        unit="|".join(config["fit"]["units"]),
     log:
-        "logs/{corpus}/fit.log",
+        "logs/{corpus}/fit/{unit}.log",
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
@@ -54,11 +57,15 @@ if SENSITIVITY:
             "../scripts/fit.py"
 
 
+# Joins the primary fits of every unit (fits.parquet, fits.json) and concludes: one row
+# per unit, with the sensitivity variants' verdicts beside it.
 rule fit_summary:
     input:
-        fits="results/{corpus}/fit/fits.parquet",
+        units=expand("results/{{corpus}}/fit/units/{unit}.parquet", unit=config["fit"]["units"]),
         variants=variant_fits,
     output:
+        fits="results/{corpus}/fit/fits.parquet",
+        fits_json="results/{corpus}/fit/fits.json",
         summary="results/{corpus}/fit/summary.parquet",
         sensitivity="results/{corpus}/fit/sensitivity.parquet",
     params:

@@ -11,8 +11,8 @@ def as_list(value):
     return [value] if isinstance(value, str) else list(value)
 
 
-def fit_lengths(doc_lengths: str, sentences_path: str | None, variant: dict, out: str, out_json: str | None):
-    """Fit one lengths table (the primary one, or one sensitivity variant's) and write it."""
+def fit_lengths(doc_lengths: str, sentences_path: str | None, variant: dict, out: str):
+    """Fit ``units`` of one lengths table (the primary one, or a sensitivity variant's)."""
     docs = io.read_parquet(doc_lengths)
     sentences = None
     if sentences_path:
@@ -21,7 +21,7 @@ def fit_lengths(doc_lengths: str, sentences_path: str | None, variant: dict, out
     # while another unit can still be fitted (each unit draws its own seeded generators, so
     # the numbers equal a fit of all units at once).
     results, not_fitted = [], {}
-    for unit in options["units"]:
+    for unit in units:
         try:
             results.extend(SL.fit_corpus(
                 docs,
@@ -42,20 +42,18 @@ def fit_lengths(doc_lengths: str, sentences_path: str | None, variant: dict, out
             log.warning("not fitted: %s", err)
             not_fitted[unit] = str(err)
     fits = results_frame(results)
-    log.info("corpus %s, %s: %d fit rows", name, variant, len(fits))
+    log.info("corpus %s, %s, %s: %d fit rows", name, variant, units, len(fits))
     upstream = io.read_provenance(doc_lengths)
-    record = io.provenance("fit", corpus=name, config=options, variant=variant, lengths=upstream.get("config"),
-                           tokenizer=upstream.get("tokenizer"), not_fitted=not_fitted,
-                           n_usable=int((docs["status"] == "ok").sum()))
+    record = io.provenance("fit", corpus=name, config=options, variant=variant, units=units,
+                           lengths=upstream.get("config"), tokenizer=upstream.get("tokenizer"),
+                           not_fitted=not_fitted, n_usable=int((docs["status"] == "ok").sum()))
     io.write_parquet(fits, out, record)
-    if out_json:
-        io.write_json({"provenance": record, "fits": fits.to_dict(orient="records")}, out_json)
 
 
-# The primary rule fits one table (with its sentences and a JSON copy); fit_variants
-# fits every sensitivity variant of the corpus, in the order of its inputs.
+# The primary rule fits one unit of one table (with its sentences); fit_variants fits
+# every unit of every sensitivity variant of the corpus, in the order of its inputs.
+units = [snakemake.wildcards.unit] if "unit" in snakemake.wildcards.keys() else options["units"]
 inputs, outputs = as_list(snakemake.input.doc_lengths), as_list(snakemake.output.fits)
 sentences = snakemake.input.sentences if "sentences" in snakemake.input.keys() else None
-fits_json = snakemake.output.fits_json if "fits_json" in snakemake.output.keys() else None
 for doc_lengths, variant, out in zip(inputs, snakemake.params.variants, outputs, strict=True):
-    fit_lengths(doc_lengths, sentences, variant, out, fits_json)
+    fit_lengths(doc_lengths, sentences, variant, out)
