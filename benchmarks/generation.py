@@ -287,18 +287,17 @@ def main(argv=None):
         same = outputs[f"{backend}: batch of {len(sub)} (same {len(sub)} prompts)"]
         n_same = sum(a == b for a, b in zip(seed_out, same))
         print(f"greedy texts identical, pipeline vs {backend} batch: {n_same}/{len(sub)}")
-    if "transformers" in loaded and len(loaded) > 1:
-        ref_name = next(n for n in names if n.startswith("transformers: batches of"))
-        ref = outputs[ref_name]
+    if "transformers" in loaded and len(loaded) > 1:  # each engine against transformers
         for name in names:
-            if name.startswith("transformers") or "batches of" not in name:
+            backend, _, rest = name.partition(": ")
+            if backend in ("seed", "transformers") or "batches of" not in rest:
                 continue
-            other = outputs[name]
-            diff = [first_difference(first.tokenizer, a, b) for a, b in zip(ref, other) if a != b]
-            print(f"greedy texts identical, {ref_name.split(' (')[0]} vs {name.split(' (')[0]}: "
+            ref = outputs[f"transformers: {rest}"]
+            diff = [first_difference(first.tokenizer, a, b)
+                    for a, b in zip(ref, outputs[name]) if a != b]
+            print(f"greedy texts identical, {backend} vs transformers, {rest}: "
                   f"{len(ref) - len(diff)}/{len(ref)}"
                   + (f"; first differing token at positions {sorted(diff)}" if diff else ""))
-
 
 if __name__ == "__main__":
     main()
