@@ -8,8 +8,7 @@
     and run by ``ctranslate2.Generator.generate_batch``. The prompts are the same token
     ids (:func:`scalelaw.generate.encode_prompts`, chat templates included), the batches
     the same (sorted by length, ``batch_size`` rows), the stop ids the same, and each row
-    is cut at its own budget exactly as with transformers. A row that reaches EOS leaves
-    the batch (transformers keeps computing it until the batch ends). Greedy text equals
+    is cut at its own budget exactly as with transformers. Greedy text equals
     transformers' up to float rounding (measured: README "Generation speed"); sampling
     draws from the same distribution (temperature, top_p, top_k = 0 for no cut) with
     CTranslate2's own random generator, seeded per batch (``seed`` and batch index, as
