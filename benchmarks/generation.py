@@ -241,7 +241,7 @@ def main(argv=None):
             Sweep(lm, sub, args.max_new_tokens, len(sub))
         for spec in args.batch_sizes.split(","):
             bs = M.generation_batch_size(lm, "auto" if spec.strip() == "auto" else int(spec), longest)
-            label = f" (auto)" if spec.strip() == "auto" else ""
+            label = " (auto)" if spec.strip() == "auto" else ""
             runs[f"{backend}: batches of {bs}{label} ({len(texts)} prompts)"] = \
                 Sweep(lm, texts, args.max_new_tokens, bs)
 
