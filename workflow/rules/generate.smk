@@ -2,7 +2,7 @@
 #
 # The plan (which cells, prompts and losses the grid makes, and each job's settings)
 # comes from scalelaw.sweep_plan; defaults come from the schema through validate().
-from scalelaw.sweep_plan import CELL_PATH, LOSS_PATH, MODEL_DIR, PROMPT_PATH
+from scalelaw.sweep_plan import CELL_PATH, CT2_DIR, LOSS_PATH, MODEL_DIR, PROMPT_PATH
 from scalelaw.sweep_plan import plan_sweep as _plan_sweep
 from scalelaw.generate import SweepError as _SweepError
 from scalelaw.models import ModelError as _ModelError
@@ -52,6 +52,25 @@ rule generate_prepare_model:
         "../scripts/generate_prepare_model.py"
 
 
+rule generate_convert_ct2:
+    """generate.backend ctranslate2: convert the prepared model once to CTranslate2
+    (float32 weights; the cells pick the compute type)."""
+    input:
+        MODEL_DIR,
+    output:
+        directory(CT2_DIR),
+    log:
+        "logs/generate/convert_ct2/{gen_model}.log",
+    threads: 2
+    resources:
+        mem_mb=gen_model_mem,
+        runtime=60,
+    conda:
+        "../../envs/generate.yaml"
+    script:
+        "../scripts/generate_convert_ct2.py"
+
+
 rule generate_prompts:
     """Seeded prompts cut at sentence boundaries, with their human continuations."""
     input:
@@ -76,6 +95,7 @@ rule generate_cell:
     """One grid cell: every prompt of (prompt_tokens, seed) through one model with one
     decoding setting and max_new_tokens."""
     input:
+        unpack(lambda w: GEN.engine_inputs(w.gen_model)),
         model=MODEL_DIR,
         prompts=GEN.path(PROMPT_PATH),
     output:

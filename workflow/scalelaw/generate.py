@@ -20,7 +20,8 @@ Prompts (:func:`sample_prompts`)
 
 Generation (:func:`generate_cell`)
     Left-padded batches through ``model.generate`` (KV cache on) under
-    ``torch.inference_mode``; ``torch.manual_seed(seed, batch)`` before each batch, so a
+    ``torch.inference_mode``, or through another engine (``generate.backend``,
+    :mod:`scalelaw.engines`); ``torch.manual_seed(seed, batch)`` before each batch, so a
     rerun with the same settings on the same machine gives the same text. A generation
     stops at the first EOS token (``stop_reason="eos"``) or at ``max_new_tokens``
     (``stop_reason="max_new_tokens"``, ``censored=True``: its natural length is only
@@ -377,13 +378,16 @@ def generate_texts(
     ``no_room`` when a total cap leaves no token), censored, batch_index, batch_size,
     seconds, tokens_per_s (the batch's wall time and decoded tokens per second;
     ``seconds`` is shared by the rows of a batch).
+
+    ``model`` is a transformers model, or a :class:`scalelaw.engines.CT2Model`
+    (``generate.backend: ctranslate2``): same prompts, batches, budgets and columns.
     """
-    import torch
     from tqdm.auto import tqdm
 
-    device = str(next(model.parameters()).device)
+    from scalelaw.engines import runner_for
+
     eos = stop_token_ids(model, tokenizer)
-    eos_t = torch.tensor(eos or [-1], device=device)
+    eos_set = set(eos)
     encoded = encode_prompts(tokenizer, texts, decoding)
     lengths = np.array([len(x) for x in encoded], dtype=np.int64)
     budgets = token_budgets(lengths, max_new_tokens, decoding.get("max_length"))
@@ -395,49 +399,38 @@ def generate_texts(
                    "batch_size": 0, "seconds": 0.0, "tokens_per_s": float("nan")}
     runnable = [int(i) for i in np.argsort(lengths, kind="stable") if budgets[i] > 0]
     batches = [runnable[s:s + batch_size] for s in range(0, len(runnable), batch_size)]
+    run_batch = runner_for(model, tokenizer, decoding, eos, seed)
     bar = tqdm(total=len(runnable), desc=desc, unit="gen", file=sys.stderr,
                disable=not progress, mininterval=2.0)
-    with torch.inference_mode():
-        for b, members in enumerate(batches):
-            ids, mask = _left_padded([encoded[i] for i in members], tokenizer.pad_token_id,
-                                     device)
-            cap = int(budgets[members].max())
-            gen_config = _generation_config(model, tokenizer, decoding, cap, eos)
-            torch.manual_seed(int(seed) * 1_000_003 + b)
-            _sync(device)
-            t0 = time.perf_counter()
-            out = model.generate(input_ids=ids, attention_mask=mask,
-                                 generation_config=gen_config)
-            _sync(device)
-            dt = time.perf_counter() - t0
-            new = out[:, ids.shape[1]:]
-            if new.shape[1] < cap:  # every row stopped early: pad to the cap
-                new = torch.nn.functional.pad(new, (0, cap - new.shape[1]),
-                                              value=int(tokenizer.pad_token_id))
-            own = torch.as_tensor(budgets[members], device=device)
-            inside = torch.arange(cap, device=device)[None, :] < own[:, None]
-            is_eos = torch.isin(new, eos_t) & inside
-            has_eos = is_eos.any(dim=1)
-            first = torch.where(has_eos, is_eos.int().argmax(dim=1), own)
-            gen_tokens = first.tolist()
-            n_steps = (first + has_eos.long()).tolist()
-            stepped = sum(n_steps)
-            for j, i in enumerate(members):
-                stopped = bool(has_eos[j])
-                rows[i] = {
-                    "generated_text": tokenizer.decode(new[j, :gen_tokens[j]],
-                                                       skip_special_tokens=True),
-                    "gen_tokens": int(gen_tokens[j]),
-                    "n_steps": int(n_steps[j]),
-                    "stop_reason": "eos" if stopped else str(capped_by[i]),
-                    "censored": not stopped,
-                    "batch_index": b,
-                    "batch_size": len(members),
-                    "seconds": dt,
-                    "tokens_per_s": stepped / dt if dt > 0 else float("nan"),
-                }
-            bar.update(len(members))
-            bar.set_postfix(batch=f"{b + 1}/{len(batches)}", tok_s=f"{stepped / dt:.1f}")
+    for b, members in enumerate(batches):
+        own = budgets[members]
+        new, dt = run_batch(b, [encoded[i] for i in members], own)
+        stepped, done = 0, []
+        for j, i in enumerate(members):
+            ids = list(new[j][:int(own[j])])
+            first = next((k for k, t in enumerate(ids) if int(t) in eos_set), None)
+            stopped = first is not None
+            gen_tokens = first if stopped else len(ids)
+            if not stopped and gen_tokens < own[j]:
+                raise RuntimeError(f"the engine returned {gen_tokens} tokens without EOS for "
+                                   f"a budget of {int(own[j])}")
+            n_steps = gen_tokens + int(stopped)
+            stepped += n_steps
+            done.append((i, ids, gen_tokens, n_steps, stopped))
+        for i, ids, gen_tokens, n_steps, stopped in done:
+            rows[i] = {
+                "generated_text": tokenizer.decode(ids[:gen_tokens], skip_special_tokens=True),
+                "gen_tokens": int(gen_tokens),
+                "n_steps": int(n_steps),
+                "stop_reason": "eos" if stopped else str(capped_by[i]),
+                "censored": not stopped,
+                "batch_index": b,
+                "batch_size": len(members),
+                "seconds": dt,
+                "tokens_per_s": stepped / dt if dt > 0 else float("nan"),
+            }
+        bar.update(len(members))
+        bar.set_postfix(batch=f"{b + 1}/{len(batches)}", tok_s=f"{stepped / dt:.1f}")
     bar.close()
     frame = pd.DataFrame(rows, columns=["generated_text", "gen_tokens", "n_steps",
                                         "stop_reason", "censored", "batch_index",

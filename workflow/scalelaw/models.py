@@ -509,7 +509,7 @@ def generation_batch_size(lm: "LoadedModel", requested: int | str, tokens_per_ro
     import torch
 
     free, _ = torch.cuda.mem_get_info(torch.device(device))
-    dtype_bytes = next(lm.model.parameters()).element_size()
+    dtype_bytes = getattr(torch, str(lm.facts.get("dtype") or "bfloat16")).itemsize
     return batch_size_for_memory(
         free, kv_bytes_per_token=kv_cache_bytes_per_token(lm.model.config, dtype_bytes),
         tokens_per_row=tokens_per_row, vocab_size=int(lm.model.config.vocab_size),
@@ -537,8 +537,14 @@ def load_tokenizer_for(path: str | os.PathLike):
 
 
 def load_model(facts_or_path: Mapping[str, Any] | str | os.PathLike, *, device: str = "auto",
-               dtype: str = "auto", threads: int | None = None) -> LoadedModel:
-    """Load a prepared model (facts from :func:`prepare_model`, or a folder)."""
+               dtype: str = "auto", threads: int | None = None, backend: str = "transformers",
+               engine_dir: str | os.PathLike | None = None) -> LoadedModel:
+    """Load a prepared model (facts from :func:`prepare_model`, or a folder).
+
+    ``backend="ctranslate2"`` loads the CTranslate2 copy in ``engine_dir`` (written by
+    :func:`scalelaw.engines.convert_ct2`) instead of the transformers model; the
+    tokenizer, device and dtype choice are the same.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -553,13 +559,22 @@ def load_model(facts_or_path: Mapping[str, Any] | str | os.PathLike, *, device: 
         torch.set_num_threads(int(threads))
     dev = pick_device(device)
     torch_dtype = pick_dtype(dev, dtype)
+    dtype_name = str(torch_dtype).replace("torch.", "")
     t0 = time.perf_counter()
-    model = AutoModelForCausalLM.from_pretrained(
-        facts["load_path"], dtype=torch_dtype, local_files_only=True,
-        trust_remote_code=bool(facts.get("trust_remote_code", False)),
-    ).to(dev).eval()
+    if backend == "transformers":
+        model = AutoModelForCausalLM.from_pretrained(
+            facts["load_path"], dtype=torch_dtype, local_files_only=True,
+            trust_remote_code=bool(facts.get("trust_remote_code", False)),
+        ).to(dev).eval()
+    else:
+        from scalelaw import engines
+
+        engines.require_backend(backend)
+        if engine_dir is None:
+            raise ModelError(f"backend {backend!r} needs the converted model folder (engine_dir)")
+        model = engines.load_ct2(facts, engine_dir, device=dev, dtype=dtype_name,
+                                 threads=torch.get_num_threads())
     tok = load_tokenizer_for(facts.get("tokenizer_path") or facts["load_path"])
-    facts.update(device=dev, dtype=str(torch_dtype).replace("torch.", ""),
-                 threads=torch.get_num_threads(),
+    facts.update(device=dev, dtype=dtype_name, threads=torch.get_num_threads(), backend=backend,
                  load_seconds=round(time.perf_counter() - t0, 3))
     return LoadedModel(model=model, tokenizer=tok, facts=facts)

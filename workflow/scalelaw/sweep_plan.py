@@ -22,6 +22,7 @@ from scalelaw.config import canonical
 from scalelaw.generate import SweepError, decoding_settings
 
 CELL_PATH = "cells/{gen_model}/p{prompt_tokens}/{decoding}/m{max_new_tokens}/s{seed}.parquet"
+CT2_DIR = "results/models_ct2/{gen_model}"  # the model converted for generate.backend ctranslate2
 PROMPT_PATH = "prompts/p{prompt_tokens}_s{seed}.parquet"
 LOSS_PATH = "loss/{gen_model}/p{prompt_tokens}_s{seed}.parquet"
 MODEL_DIR = "results/models/{gen_model}"
@@ -122,10 +123,19 @@ class SweepPlan:
         })
 
     def run_settings(self, job: str) -> dict[str, Any]:
-        """Device, dtype and batch size of a model job: ``"cell"`` or ``"loss"``."""
+        """Device, dtype and batch size of a model job: ``"cell"`` or ``"loss"``; a cell
+        also names its engine (``backend``: the loss is always computed by transformers)."""
         s = self.settings
-        batch = {"cell": s["batch_size"], "loss": s["loss_batch_size"]}[job]
-        return {"device": s["device"], "dtype": s["dtype"], "batch_size": batch}
+        if job == "cell":
+            return {"device": s["device"], "dtype": s["dtype"], "batch_size": s["batch_size"],
+                    "backend": s["backend"]}
+        return {"device": s["device"], "dtype": s["dtype"], "batch_size": s["loss_batch_size"]}
+
+    def engine_inputs(self, name: str) -> dict[str, str]:
+        """Extra inputs of a cell: the converted model folder when the backend needs one."""
+        if self.settings.get("backend") == "ctranslate2":
+            return {"engine": CT2_DIR.format(gen_model=name)}
+        return {}
 
     def model_spec(self, name: str) -> dict[str, Any]:
         return self.models[name].to_dict()
@@ -175,6 +185,9 @@ def plan_sweep(config: Mapping[str, Any]) -> SweepPlan:
         values = [int(v) for v in gen[key]]
         if len(set(values)) != len(values):
             raise SweepError(f"generate.{key} has duplicates: {values}")
+    from scalelaw.engines import require_backend
+
+    require_backend(str(gen["backend"]))
     return SweepPlan(
         enabled=True,
         corpus=str(gen["corpus"]),

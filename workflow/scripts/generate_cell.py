@@ -6,9 +6,10 @@ from scalelaw import generate, io, logs, models
 log = logs.to_file(snakemake.log[0])
 w, p = snakemake.wildcards, snakemake.params
 facts = models.read_facts(Path(snakemake.input.model) / "model.json")
-lm = models.load_model(facts, device=p.run["device"], dtype=p.run["dtype"], threads=snakemake.threads)
-log.info("model %s on %s (%s, %d threads), loaded in %.2f s", facts["name"], lm.facts["device"],
-         lm.facts["dtype"], lm.facts["threads"], lm.facts["load_seconds"])
+lm = models.load_model(facts, device=p.run["device"], dtype=p.run["dtype"], threads=snakemake.threads,
+                       backend=p.run["backend"], engine_dir=snakemake.input.get("engine"))
+log.info("model %s on %s (%s, %d threads, %s), loaded in %.2f s", facts["name"], lm.facts["device"],
+         lm.facts["dtype"], lm.facts["threads"], lm.facts["backend"], lm.facts["load_seconds"])
 prompts = io.read_parquet(snakemake.input.prompts)
 # the longest row: prompt (with a chat template's tokens) and every new token
 batch_size = models.generation_batch_size(lm, p.run["batch_size"],
