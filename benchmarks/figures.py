@@ -31,7 +31,9 @@ from common import (
 EXTRACTION_RULES = ("tokenize", "lengths")
 # busy_calibration() below this: another process held (part of) a core during the runs
 DISTURBED_BELOW = 1.7
-SERIAL_RULES = ("corpus", "lengths_merge", "fit", "report_figures", "report_summary")
+# jobs with nothing to run beside them (one per corpus, on the critical path); every
+# other job (tokenize, lengths, lengths_variant, fit per unit, fit_variants) has company
+SERIAL_RULES = ("corpus", "lengths_merge", "fit_summary", "report_summary")
 
 
 @dataclass
@@ -149,7 +151,7 @@ def parallel(ctx: Context) -> list[Figure]:
     extraction = phase_seconds(t1, EXTRACTION_RULES) / phase_seconds(t2, EXTRACTION_RULES)
     durations = {rule: sum(e - s for s, e in spans) for rule, spans in t1.items()}
     serial = sum(durations.get(r, 0.0) for r in SERIAL_RULES)
-    parallel_part = sum(durations.get(r, 0.0) for r in EXTRACTION_RULES)
+    parallel_part = sum(v for r, v in durations.items() if r not in SERIAL_RULES and r != "all")
     overhead = runs[1].seconds - sum(durations.values())
     amdahl = (serial + parallel_part + overhead) / (serial + parallel_part / 2 + overhead)
     notes = [
@@ -169,8 +171,8 @@ def parallel(ctx: Context) -> list[Figure]:
         measured=f"{runs[2].seconds:.1f} s (--cores 2)",
         baseline=f"{runs[1].seconds:.1f} s (--cores 1)",
         ratio=speedup,
-        target=">= 1.6",
-        passed=speedup >= 1.6,
+        target=">= 1.8",
+        passed=speedup >= 1.8,
         notes=notes,
         data={"runs": {c: vars(r) for c, r in runs.items()}, "job_seconds_cores1": durations,
               "amdahl_bound": amdahl, "extraction_speedup": extraction, "calibration": calibrations},
