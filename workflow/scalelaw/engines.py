@@ -25,14 +25,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from scalelaw.models import ModelError
+from scalelaw.models import ModelError, folder_in_place
 
 BACKENDS = ("transformers", "ctranslate2")
 CT2_REQUIREMENT = "ctranslate2==4.8.5"
@@ -103,21 +101,13 @@ def convert_ct2(facts: Mapping[str, Any], out_dir: str | os.PathLike) -> Path:
         have = json.loads(record_file.read_text())
         if {k: have.get(k) for k in want} == want and (out_dir / "model.bin").is_file():
             return out_dir
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
+    with folder_in_place(out_dir) as tmp:
         t0 = time.perf_counter()
         TransformersConverter(str(facts["load_path"]), low_cpu_mem_usage=True,
                               trust_remote_code=bool(facts.get("trust_remote_code", False))
                               ).convert(str(tmp), quantization="float32", force=True)
         record = {**want, "convert_seconds": round(time.perf_counter() - t0, 2)}
         (tmp / CT2_RECORD).write_text(json.dumps(record, indent=2))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 

@@ -24,11 +24,14 @@ output projection that is not tied to the input embedding. Tied weights count on
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
 import re
+import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -219,6 +222,24 @@ def verify_sha256(path: str | os.PathLike, expected: str | None) -> str:
     return actual
 
 
+@contextlib.contextmanager
+def folder_in_place(out_dir: str | os.PathLike):
+    """A temporary folder beside ``out_dir`` to write into; on success it replaces
+    ``out_dir`` in one rename, on any error it is removed. So a killed job never leaves a
+    half-written folder under the real name."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        yield tmp
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def convert_gguf(gguf: str | os.PathLike, out_dir: str | os.PathLike, *,
                  expected_sha256: str | None = None) -> dict[str, Any]:
     """Dequantize a GGUF file once into ``out_dir`` (safetensors + tokenizer).
@@ -227,18 +248,12 @@ def convert_gguf(gguf: str | os.PathLike, out_dir: str | os.PathLike, *,
     The copy is written beside ``out_dir`` and renamed into place, so a killed job
     never leaves a half-written folder under the real name.
     """
-    import shutil
-    import tempfile
-
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = Path(gguf)
     sha = verify_sha256(gguf, expected_sha256)
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
+    with folder_in_place(out_dir) as tmp:
         t0 = time.perf_counter()
         tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(
@@ -255,12 +270,6 @@ def convert_gguf(gguf: str | os.PathLike, out_dir: str | os.PathLike, *,
             "convert_seconds": round(time.perf_counter() - t0, 2),
         }
         (tmp / "scalelaw-gguf.json").write_text(json.dumps(record, indent=2))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return record
 
 
