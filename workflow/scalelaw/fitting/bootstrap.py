@@ -109,11 +109,11 @@ def bootstrap(
         raise ValueError(f"method must be BCa, percentile or basic, got {method!r}")
     interval = "percentile" if method == "BCa" and n_units > BCA_MAX_N and jackknife is None else method
     rng = rng_for(seed)
-    batch = max(1, min(n_resamples, _BATCH_VALUES // n_units))
     if jackknife is not None:
         batch = max(4, min(n_resamples, _CLOSED_FORM_BATCH_VALUES // n_units))
         return _closed_form_path(statistic, jackknife, n_units, method=method, unit=unit, n_resamples=n_resamples,
                                  confidence_level=confidence_level, rng=rng, batch=batch)
+    batch = max(1, min(n_resamples, _BATCH_VALUES // n_units))
 
     def wrapped(idx: np.ndarray, axis: int = -1) -> np.ndarray:
         with np.errstate(all="ignore"), warnings.catch_warnings():

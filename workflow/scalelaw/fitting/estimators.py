@@ -125,24 +125,23 @@ def _one_step_jackknife(X: np.ndarray, beta: np.ndarray, score_resid: np.ndarray
     return (beta[None, :] - step).T
 
 
+def _glm_jackknife(L: np.ndarray, y: np.ndarray, poisson: bool) -> np.ndarray:
+    """One-step leave-one-out coefficients (2, n) of the log-link GLM of y on log L
+    (Poisson: working weights mu, score y - mu; Gamma: weights 1, score (y - mu) / mu)."""
+    X = _design(L)
+    beta = np.array(_irls_log_link(np.log(L), y, poisson=poisson), dtype=float)
+    mu = np.exp(X @ beta)
+    if poisson:
+        return _one_step_jackknife(X, beta, y - mu, mu)
+    return _one_step_jackknife(X, beta, (y - mu) / mu, np.ones_like(y))
+
+
 def _labelled(fn, label: str):
     fn.label = label
     return fn
 
 
 # ------------------------------------------------------------------ vectorized refits
-
-
-def _weighted_line(x, z, w, axis=-1):
-    """Weighted least squares of z on [1, x] along ``axis``: (intercept, slope), keepdims."""
-    if w is None:
-        w = np.ones_like(x)
-    sw = w.sum(axis=axis, keepdims=True)
-    mx = (w * x).sum(axis=axis, keepdims=True) / sw
-    mz = (w * z).sum(axis=axis, keepdims=True) / sw
-    dx = x - mx
-    slope = (w * dx * (z - mz)).sum(axis=axis, keepdims=True) / (w * dx * dx).sum(axis=axis, keepdims=True)
-    return mz - slope * mx, slope
 
 
 def _rows(x, y):
@@ -303,9 +302,10 @@ class OLSLog(Estimator):
 
     @staticmethod
     def _line(x, z):
+        xc, z2, mean, shape = _rows(x, z)
         with np.errstate(divide="ignore", invalid="ignore"):
-            b0, b1 = _weighted_line(x, z, None)
-        return np.stack([np.exp(b0[..., 0]), b1[..., 0]])
+            b0, b1 = _line_rows(xc, z2, None)
+        return np.stack([np.exp(b0 - b1 * mean).reshape(shape), b1.reshape(shape)])
 
     def resampler(self, L, S, n_sentences=None):
         """Per-resample sufficient statistics: resample counts times [1, x, z, x^2, xz]
@@ -392,10 +392,7 @@ class GammaGLM(Estimator):
         L, S = np.asarray(L, dtype=float), np.asarray(S, dtype=float)
 
         def leave_one_out():
-            X = _design(L)
-            beta = np.array(_irls_log_link(np.log(L), S, poisson=False), dtype=float)
-            mu = np.exp(X @ beta)
-            b = _one_step_jackknife(X, beta, (S - mu) / mu, np.ones_like(S))
+            b = _glm_jackknife(L, S, poisson=False)
             return np.stack([np.exp(b[0]), b[1]])
 
         return _labelled(leave_one_out, "one-step leave-one-out jackknife")
@@ -444,10 +441,7 @@ class CountGLM(Estimator):
         counts = np.asarray(n_sentences, dtype=float) if n_sentences is not None else L / S
 
         def leave_one_out():
-            X = _design(L)
-            beta = np.array(_irls_log_link(np.log(L), counts, poisson=True), dtype=float)
-            mu = np.exp(X @ beta)
-            b = _one_step_jackknife(X, beta, counts - mu, mu)
+            b = _glm_jackknife(L, counts, poisson=True)
             return np.stack([np.exp(-b[0]), 1.0 - b[1]])
 
         return _labelled(leave_one_out, "one-step leave-one-out jackknife")
