@@ -28,6 +28,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+from scalelaw.errors import DataError
 
 FILE_FORMATS = {"text", "text_lines", "jsonl", "parquet", "csv"}
 _WORD = re.compile(r"\w+")
@@ -42,7 +43,7 @@ BINARY_SHARE = 0.10
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-class CorpusError(ValueError):
+class CorpusError(DataError):
     pass
 
 

@@ -45,6 +45,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+from scalelaw.errors import DataError
 
 PROMPT_COLUMNS = [
     "corpus", "prompt_tokens", "seed", "prompt_index", "prompt_id", "doc_id",
@@ -69,7 +70,7 @@ LOSS_COLUMNS = [
 ]
 
 
-class SweepError(ValueError):
+class SweepError(DataError):
     pass
 
 

@@ -33,6 +33,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from scalelaw.errors import DataError
 
 SEGMENTERS = ("nupunkt", "blingfire", "cjk")
 UNITS = ("words", "tokens", "chars")
@@ -62,7 +63,7 @@ LONG_SENTENCE_WORDS = 250
 MAX_LONG_SHARE = 0.5
 
 
-class SegmenterError(ValueError):
+class SegmenterError(DataError):
     pass
 
 

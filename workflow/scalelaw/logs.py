@@ -38,18 +38,9 @@ def to_file(path: str, mode: str = "w") -> logging.Logger:
 
 def data_error_types() -> tuple[type[BaseException], ...]:
     """Exceptions that mean bad input, not a crash: the same input fails the same way."""
-    from scalelaw.corpus import CorpusError
+    from scalelaw.errors import DataError
 
-    types: list[type[BaseException]] = [CorpusError, UnicodeError]
-    with contextlib.suppress(ImportError):
-        from scalelaw.tokenize import TokenizerError
-
-        types.append(TokenizerError)
-    with contextlib.suppress(ImportError):
-        from scalelaw.lengths import SegmenterError
-
-        types.append(SegmenterError)
-    return tuple(types)
+    return (DataError, UnicodeError)
 
 
 def _attempt(snakemake) -> int:

@@ -36,6 +36,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from scalelaw.errors import DataError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -76,7 +77,7 @@ OFFLINE_HOWTO = (
 )
 
 
-class ModelError(RuntimeError):
+class ModelError(DataError):
     """A model spec that cannot be resolved or loaded, with a message for the user."""
 
 

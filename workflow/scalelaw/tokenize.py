@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from scalelaw.errors import DataError
 
 BUNDLED_PREFIX = "bundled:"
 
@@ -41,7 +42,7 @@ TOKENS_SCHEMA = pa.schema(
 )
 
 
-class TokenizerError(ValueError):
+class TokenizerError(DataError):
     pass
 
 

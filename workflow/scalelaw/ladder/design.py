@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .model import parameter_counts
+from scalelaw.errors import DataError
 
 
-class DesignError(ValueError):
+class DesignError(DataError):
     """A ladder design that cannot be trained; the message names the config key."""
 
 
