@@ -3,6 +3,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
+# tests/support: helpers shared by tests in any folder below tests/
+sys.path.insert(0, str(ROOT / "tests"))
 
 import os
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from workflow_helpers import ROOT, TEST_CONFIG, snakemake
+from support.workflow_helpers import ROOT, TEST_CONFIG, snakemake
 
 BASE = yaml.safe_load(TEST_CONFIG.read_text())
 
@@ -164,7 +164,7 @@ def test_yaml_syntax_error_names_file_line_and_column(tmp_path):
     (copy / "config" / "config.yaml").write_text(text)
     import subprocess
 
-    from workflow_helpers import SNAKEMAKE
+    from support.workflow_helpers import SNAKEMAKE
 
     proc = subprocess.run([SNAKEMAKE, "-s", str(copy / "Snakefile"), "-d", str(tmp_path / "work"), "-n"],
                           capture_output=True, text=True, timeout=120)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from generate_helpers import build_tiny_model
+from support.generate_helpers import build_tiny_model
 from scalelaw import engines as E
 from scalelaw import generate as G
 from scalelaw import models as M
@@ -38,7 +38,7 @@ def pair(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def texts():
-    from generate_helpers import TEXT
+    from support.generate_helpers import TEXT
 
     sentences = sorted(set(TEXT))
     rng = np.random.default_rng(0)
@@ -161,7 +161,7 @@ def test_workflow_cell_on_ctranslate2(tmp_path):
     the model once, the cell job loads it and records the engine."""
     import yaml
 
-    from workflow_helpers import planned_jobs, snakemake
+    from support.workflow_helpers import planned_jobs, snakemake
 
     model = build_tiny_model(tmp_path / "tiny", arch="llama", width=32, layers=2, seed=1,
                              eos_scale=2.0)

@@ -12,7 +12,7 @@ import pytest
 
 from scalelaw.fitting.over_models import law_over_models
 from scalelaw.fitting.sentence_length import fit_with_null
-from simulate import documents
+from support.simulate import documents
 
 SEEDS = range(20)
 

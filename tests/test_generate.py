@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from generate_helpers import TEXT, build_tiny_model
+from support.generate_helpers import TEXT, build_tiny_model
 from scalelaw import generate as G
 from scalelaw import models as M
 from scalelaw import sweep_fit as SF

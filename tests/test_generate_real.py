@@ -17,7 +17,7 @@ import yaml
 
 from scalelaw import generate as G
 from scalelaw import models as M
-from workflow_helpers import planned_jobs, snakemake
+from support.workflow_helpers import planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from workflow_helpers import ROOT, SNAKEMAKE, TEST_CONFIG, snakemake, write_config
+from support.workflow_helpers import ROOT, SNAKEMAKE, TEST_CONFIG, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -171,7 +171,7 @@ def without_timing(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_sigkill_during_a_generation_cell_then_rerun_equals_uninterrupted(tmp_path):
-    from generate_helpers import build_tiny_model
+    from support.generate_helpers import build_tiny_model
 
     model_dir = build_tiny_model(tmp_path / "tiny", eos_scale=1.0)
     target = "results/sotu/generate/generations.parquet"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from scalelaw.fitting.result import expand_group
-from workflow_helpers import ROOT, planned_jobs, snakemake, write_config
+from support.workflow_helpers import ROOT, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 TINY = ROOT / "tests" / "config" / "ladder_tiny.yaml"

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import textwrap
 
-from workflow_helpers import ROOT
+from support.workflow_helpers import ROOT
 
 SCRIPT = textwrap.dedent('''
     import sys

@@ -14,7 +14,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from workflow_helpers import ROOT, SNAKEMAKE, planned_jobs, snakemake, write_config
+from support.workflow_helpers import ROOT, SNAKEMAKE, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 

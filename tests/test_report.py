@@ -9,7 +9,7 @@ from scalelaw import report
 from scalelaw.fitting import results_frame
 from scalelaw.fitting import sentence_length as SL
 from scalelaw.fitting.summary import summary as fit_summary
-from workflow_helpers import ROOT
+from support.workflow_helpers import ROOT
 from test_fit import corpus
 
 

@@ -10,7 +10,7 @@ import pytest
 from scalelaw import io
 from scalelaw.fitting import FIT_COLUMNS, expand_group
 from scalelaw.fitting.conclusion import CONCLUSIONS
-from workflow_helpers import planned_jobs, snakemake, write_config
+from support.workflow_helpers import planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
