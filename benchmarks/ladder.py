@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
 from scalelaw.fitting import ladder_laws as ll  # noqa: E402
+from scalelaw.device import matmul_gflops  # noqa: E402
 from scalelaw.ladder import model, tables, train  # noqa: E402
 
 
@@ -45,13 +46,13 @@ def training_throughput(steps: int, threads: int) -> dict:
     import torch
 
     torch.set_num_threads(threads)
-    before = train.matmul_gflops("cpu", "float32", min_seconds=1.0)
+    before = matmul_gflops("cpu", "float32", min_seconds=1.0)
     with tempfile.TemporaryDirectory() as tmp:
         summary, _ = train.train_run(run="bench", size=size, tokens=steps * batch * seq_len, train_seqs=seqs[:-64],
                                      val_seqs=seqs[-64:], vocab_size=vocab, settings=settings,
                                      checkpoint=os.path.join(tmp, "c.pt"), device="cpu", dtype="float32",
                                      threads=threads)
-    after = train.matmul_gflops("cpu", "float32", min_seconds=1.0)
+    after = matmul_gflops("cpu", "float32", min_seconds=1.0)
     limit = (before + after) / 2
     return {"size": size["name"], "params_total": summary["params_total"], "threads": threads,
             "tokens_per_s": summary["tokens_per_s"], "achieved_gflops": summary["achieved_gflops"],

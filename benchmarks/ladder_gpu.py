@@ -24,6 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
+from scalelaw.device import matmul_gflops, resolve_device, resolve_dtype  # noqa: E402
 from scalelaw.ladder import model, train  # noqa: E402
 
 
@@ -38,12 +39,12 @@ def main() -> None:
     import torch
 
     ladder = yaml.safe_load(Path(args.config).read_text())["ladder"]
-    device = train.resolve_device(args.device)
-    dtype = train.resolve_dtype(ladder.get("dtype", "auto"), device)
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(ladder.get("dtype", "auto"), device, training=True)
     vocab, seq_len = int(ladder["vocab_size"]), int(ladder["seq_len"])
     settings = dict(ladder["train"], checkpoint_every=10**9, eval_every=10**9, eval_tokens=seq_len * 64)
     batch = int(settings["batch_size"])
-    limit = train.matmul_gflops(device, dtype, n=8192 if device.startswith("cuda") else 1024, min_seconds=1.0)
+    limit = matmul_gflops(device, dtype, n=8192 if device.startswith("cuda") else 1024, min_seconds=1.0)
     print(f"device {device} ({torch.cuda.get_device_name() if device.startswith('cuda') else 'cpu'}), "
           f"dtype {dtype}, matmul limit {limit / 1e3:.0f} TFLOP/s", flush=True)
     seqs = np.random.default_rng(0).integers(1, vocab, (args.steps * batch + 64, seq_len)).astype(np.uint16)

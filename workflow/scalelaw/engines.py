@@ -167,7 +167,8 @@ def transformers_runner(model, tokenizer, decoding: Mapping[str, Any], eos: list
                         seed: int) -> Runner:
     import torch
 
-    from scalelaw.generate import _generation_config, _left_padded, _sync
+    from scalelaw.device import sync
+    from scalelaw.generate import _generation_config, _left_padded
 
     device = str(next(model.parameters()).device)
 
@@ -175,11 +176,11 @@ def transformers_runner(model, tokenizer, decoding: Mapping[str, Any], eos: list
         ids, mask = _left_padded(seqs, tokenizer.pad_token_id, device)
         gen_config = _generation_config(model, tokenizer, decoding, int(max(budgets)), eos)
         torch.manual_seed(int(seed) * 1_000_003 + b)
-        _sync(device)
+        sync(device)
         t0 = time.perf_counter()
         with torch.inference_mode():
             out = model.generate(input_ids=ids, attention_mask=mask, generation_config=gen_config)
-        _sync(device)
+        sync(device)
         dt = time.perf_counter() - t0
         return out[:, ids.shape[1]:].tolist(), dt
 

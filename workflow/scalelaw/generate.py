@@ -45,6 +45,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+from scalelaw.device import sync
 from scalelaw.errors import DataError
 
 PROMPT_COLUMNS = [
@@ -332,13 +333,6 @@ def _generation_config(model, tokenizer, decoding: Mapping[str, Any], max_new_to
         kwargs.update(temperature=decoding["temperature"], top_p=decoding["top_p"],
                       top_k=decoding["top_k"])
     return GenerationConfig(**kwargs)
-
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize()
 
 
 def _left_padded(seqs: list[list[int]], pad: int, device: str):

@@ -464,27 +464,6 @@ def read_facts(path: str | os.PathLike) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- loading
 
 
-def pick_device(device: str = "auto") -> str:
-    import torch
-
-    if device in (None, "", "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelError(f"device {device!r} requested but torch sees no CUDA device")
-    return device
-
-
-def pick_dtype(device: str, dtype: str = "auto"):
-    """float32 on CPU; bfloat16 on a GPU that supports it, else float16."""
-    import torch
-
-    if dtype not in (None, "", "auto"):
-        return getattr(torch, dtype)
-    if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
-
-
 def kv_cache_bytes_per_token(config, dtype_bytes: int) -> int:
     """Bytes of key and value cache one token takes across all layers."""
     layers = int(getattr(config, "num_hidden_layers", 0) or getattr(config, "n_layer", 0))
@@ -567,8 +546,10 @@ def load_model(facts_or_path: Mapping[str, Any] | str | os.PathLike, *, device: 
         facts.update(model_facts_from_folder(folder))
     if threads:
         torch.set_num_threads(int(threads))
-    dev = pick_device(device)
-    torch_dtype = pick_dtype(dev, dtype)
+    from scalelaw.device import resolve_device, resolve_dtype
+
+    dev = resolve_device(device)
+    torch_dtype = getattr(torch, resolve_dtype(dtype, dev))
     dtype_name = str(torch_dtype).replace("torch.", "")
     t0 = time.perf_counter()
     if backend == "transformers":

@@ -16,57 +16,12 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from scalelaw.device import matmul_gflops, resolve_device, resolve_dtype
+
 from .model import llama_config, parameter_counts
 
+
 log = logging.getLogger("scalelaw.ladder")
-
-
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"ladder.device is {device!r} but torch sees no CUDA device")
-    return device
-
-
-def resolve_dtype(dtype: str, device: str) -> str:
-    if dtype != "auto":
-        return dtype
-    if device.startswith("cuda"):
-        import torch
-
-        # float16 would need loss scaling; a GPU without bfloat16 trains in float32
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-    return "float32"
-
-
-def matmul_gflops(device: str = "cpu", dtype: str = "float32", n: int = 1024, min_seconds: float = 0.3) -> float:
-    """Measured GFLOP/s of an n x n matmul in this process: the machine's matmul limit that
-    a training run's 6 N FLOPs per token is compared against."""
-    import torch
-
-    tdtype = getattr(torch, dtype)
-    a = torch.randn(n, n, device=device).to(tdtype)
-    b = torch.randn(n, n, device=device).to(tdtype)
-
-    def sync():
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-
-    for _ in range(3):
-        a @ b
-    sync()
-    reps, start = 0, time.perf_counter()
-    while True:
-        a @ b
-        reps += 1
-        if reps % 4 == 0:
-            sync()
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_seconds:
-                return 2 * n**3 * reps / elapsed / 1e9
 
 
 def schedule(step: int, n_steps: int, warmup: int, min_ratio: float) -> float:
@@ -149,8 +104,8 @@ def train_run(
     from transformers import LlamaForCausalLM
 
     torch.set_num_threads(int(threads))
-    device = resolve_device(device)
-    dtype = resolve_dtype(dtype, device)
+    device = resolve_device(device, key="ladder.device")
+    dtype = resolve_dtype(dtype, device, training=True)
     seq_len = int(train_seqs.shape[1])
     batch = int(settings["batch_size"])
     n_steps = max(1, math.ceil(int(tokens) / (batch * seq_len)))
