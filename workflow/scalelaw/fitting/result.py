@@ -30,7 +30,9 @@ __all__ = [
     "FitResult",
     "Param",
     "expand_group",
+    "read_fits",
     "results_frame",
+    "wald_param",
 ]
 
 # What n counts: the unit that was resampled or that the law is a law over.
@@ -194,6 +196,56 @@ class FitResult:
             }
             for name, p in self.params.items()
         ]
+
+
+WALD = "Wald, normal quantile (Jacobian SE; log scale for positive parameters)"
+
+
+def wald_param(estimate: float, se: float, confidence_level: float, *, log_scale: bool = False,
+               se_type: str = "asymptotic") -> Param:
+    """The one Wald interval: estimate ± z se, or for a positive parameter fitted through its
+    log (``log_scale``, ``se`` being the SE of the log) exp(log estimate ± z se), whose
+    natural-scale SE is estimate * se (delta method). No interval where se is not > 0."""
+    from scipy.special import ndtri  # cheap; scipy.stats is not needed for one quantile
+
+    z = float(ndtri(0.5 + confidence_level / 2))
+    se = _float(se)
+    if log_scale:
+        low, high = (estimate * math.exp(-z * se), estimate * math.exp(z * se)) if se > 0 else (estimate, estimate)
+        return Param(estimate, estimate * se, f"{se_type}; delta method", low, high, WALD)
+    low, high = (estimate - z * se, estimate + z * se) if se > 0 else (estimate, estimate)
+    return Param(estimate, se, se_type, low, high, WALD)
+
+
+def read_fits(fits: pd.DataFrame) -> list[FitResult]:
+    """The FitResults a fit table (rows of :data:`FIT_COLUMNS`) was written from, in table
+    order: the inverse of :func:`results_frame`, so readers use attributes, not JSON fields.
+    A fit is a run of consecutive rows that agree on every column but the parameter's."""
+    shared = [c for c in FIT_COLUMNS if c not in _PARAM_COLUMNS]
+    out: list[FitResult] = []
+    previous = None
+    for row in fits.to_dict("records"):
+        key = json.dumps([_nan_to_none(row[c]) if not isinstance(row[c], (bool, np.bool_)) else bool(row[c])
+                          for c in shared], default=str)
+        if key != previous:
+            k = row["k"]
+            out.append(FitResult(
+                analysis=row["analysis"], law=row["law"], estimator=row["estimator"], params={},
+                n=int(row["n"]), n_unit=row["n_unit"], confidence_level=float(row["confidence_level"]),
+                formula=row["formula"], group=json.loads(row["group"]),
+                k=None if k is None or (isinstance(k, float) and math.isnan(k)) else int(k),
+                loglik=_float(row["loglik"]), aicc=_float(row["aicc"]), aicc_scale=row["aicc_scale"],
+                n_resamples=int(row["n_resamples"]), n_failed_resamples=int(row["n_failed_resamples"]),
+                converged=bool(row["converged"]), diagnostics=json.loads(row["diagnostics"]),
+                warnings=json.loads(row["warnings"]),
+            ))
+            previous = key
+        out[-1].params[row["parameter"]] = Param(row["estimate"], row["se"], row["se_type"], row["ci_low"],
+                                                 row["ci_high"], row["ci_method"])
+    return out
+
+
+_PARAM_COLUMNS = ("parameter", "estimate", "se", "se_type", "ci_low", "ci_high", "ci_method")
 
 
 def results_frame(results: Iterable[FitResult]) -> pd.DataFrame:
