@@ -4,7 +4,7 @@
 1. training tokens/s of the largest default ladder model as a fraction of its matmul limit
    (6 N FLOPs per token against the float32 GFLOP/s of a 1024 x 1024 matmul measured in the
    same process just before and just after training): target at least 40 %;
-2. the L(N, D) fit on the Chinchilla data (scalelaw.fitting.ladder_laws.fit_loss_law)
+2. the L(N, D) fit on the Chinchilla data (law chinchilla of scalelaw.fitting.laws)
    against the published Epoch AI recipe (L-BFGS-B with finite differences from a grid of
    4,500 starts): target at least 20x faster with the same parameters to 3 significant digits.
 
@@ -28,7 +28,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from scalelaw.fitting import ladder_laws as ll  # noqa: E402
+from scalelaw.fitting import power_sums  # noqa: E402
+from scalelaw.fitting.laws import get_law  # noqa: E402
 from scalelaw.device import matmul_gflops  # noqa: E402
 from scalelaw.ladder import model, tables, train  # noqa: E402
 
@@ -63,18 +64,18 @@ def training_throughput(steps: int, threads: int) -> dict:
 def fit_speed(recipe_starts: int | None) -> dict:
     spec = {"columns": {"N": "`Model Size`", "D": "`Training FLOP` / (6 * `Model Size`)"},
             "x": ["N", "D"], "y": "loss", "drop_highest": 5}
-    points, _ = tables.prepare(tables.read_table(ROOT / "data" / "chinchilla" / "svg_extracted_data.csv"), spec)
+    points, _ = tables.prepare(*tables.read_table(ROOT / "data" / "chinchilla" / "svg_extracted_data.csv")[:1], spec)
     x, y = points[["N", "D"]].to_numpy(), points["loss"].to_numpy()
     t0 = time.perf_counter()
-    fast = ll.fit_loss_law(x, y, "chinchilla", n_bootstrap=0)
+    fast = get_law("chinchilla").fit(x, y, loss="huber", f_scale=1e-3)
     fast_s = time.perf_counter() - t0
-    grid = ll.published_start_grid()
+    grid = power_sums.published_start_grid()
     scale = 1.0
     if recipe_starts and recipe_starts < len(grid):
         grid = grid[np.random.default_rng(0).choice(len(grid), recipe_starts, replace=False)]
         scale = 4500 / recipe_starts
     t0 = time.perf_counter()
-    slow, slow_obj = ll.published_recipe_fit(x, y, starts=grid)
+    slow, slow_obj = power_sums.published_recipe_fit(x, y, starts=grid)
     slow_s = (time.perf_counter() - t0) * scale
     names = ["E", "A", "B", "alpha", "beta"]
     same = all(float(f"{fast[n].estimate:.3g}") == float(f"{v:.3g}") for n, v in zip(names, slow))

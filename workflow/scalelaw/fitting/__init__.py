@@ -2,7 +2,10 @@
 
 * ``result``: :class:`FitResult` / :class:`Param` and the long table every fit writes;
 * ``laws``: :class:`Law` (a form y = f(x; params), fitted on the log-y scale with
-  ``law.fit(x, y)``) and the registry :data:`LAWS`;
+  ``law.fit(x, y)`` / ``law.estimate(x, y)``) and the one registry :data:`LAWS`, text
+  laws and laws of loss (saturating_power, chinchilla = L(N, D), isoflop_parabola) alike;
+* ``power_sums``: the solver of the saturating laws (Huber on log L, L-BFGS-B);
+* ``law_intervals``: resampled intervals for any law, "not identified", leave-largest-out;
 * ``estimators``: S = a L^b estimators with one calling shape, registry :data:`ESTIMATORS`;
 * ``bootstrap``: :func:`bootstrap`, resampling a named unit (documents, prompts,
   models, runs, clusters), intervals from ``scipy.stats.bootstrap``;

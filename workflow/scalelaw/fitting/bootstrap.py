@@ -78,8 +78,8 @@ class BootstrapResult:
 
 
 def bootstrap(
-    statistic: Callable[[np.ndarray], np.ndarray],
-    n_units: int,
+    statistic: Callable[..., np.ndarray],
+    n_units: int | tuple[int, ...],
     *,
     unit: str = "documents",
     n_resamples: int = MIN_RESAMPLES,
@@ -94,6 +94,8 @@ def bootstrap(
     n_units - 1 for BCa's jackknife) and returns shape (k, ...) or (...) for one value.
     ``method`` is "BCa", "percentile" or "basic" (scipy's names). ``jackknife()``
     returns the n leave-one-out statistics, shape (k, n), in closed form (BCa at any n).
+    ``n_units`` as a tuple (n_1, ..., n_s) resamples within strata (e.g. runs within
+    compute budgets): ``statistic(idx_1, ..., idx_s)`` gets one index array per stratum.
     """
     from scipy import stats  # here, not at the top: 0.6 s that table-only jobs need not pay
 
@@ -103,6 +105,13 @@ def bootstrap(
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
     if not 0 < confidence_level < 1:
         raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level}")
+    strata = tuple(int(n) for n in n_units) if isinstance(n_units, (tuple, list)) else None
+    if strata is not None:
+        if jackknife is not None or method == "BCa":
+            raise ValueError("a stratified bootstrap takes method='percentile' or 'basic' and no jackknife")
+        if min(strata) < 1:
+            raise ValueError(f"every stratum needs at least 1 {unit}, got {strata}")
+        n_units = sum(strata)
     if n_units < 2:
         raise ValueError(f"bootstrap over {unit} needs at least 2 {unit}, got {n_units}")
     if method not in ("BCa", "percentile", "basic"):
@@ -115,15 +124,16 @@ def bootstrap(
                                  confidence_level=confidence_level, rng=rng, batch=batch)
     batch = max(1, min(n_resamples, _BATCH_VALUES // n_units))
 
-    def wrapped(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+    def wrapped(*idx: np.ndarray, axis: int = -1) -> np.ndarray:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return np.asarray(statistic(np.moveaxis(idx, axis, -1).astype(np.intp)), dtype=float)
+            return np.asarray(statistic(*(np.moveaxis(i, axis, -1).astype(np.intp) for i in idx)), dtype=float)
 
+    samples = tuple(np.arange(n) for n in strata) if strata is not None else (np.arange(n_units),)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # degenerate-data and NaN warnings: counted below
         res = stats.bootstrap(
-            (np.arange(n_units),), wrapped, n_resamples=n_resamples, batch=batch,
+            samples, wrapped, n_resamples=n_resamples, batch=batch, paired=False,
             vectorized=True, confidence_level=confidence_level, method=interval, rng=rng,
         )
     dist = np.atleast_2d(res.bootstrap_distribution)
@@ -131,6 +141,8 @@ def bootstrap(
     n_failed = int(failed.sum())
     low = np.atleast_1d(np.asarray(res.confidence_interval.low, dtype=float))
     high = np.atleast_1d(np.asarray(res.confidence_interval.high, dtype=float))
+    if strata is not None:
+        unit = f"{unit} within {len(strata)} strata"
     described = f"{interval} bootstrap over {unit}, {n_resamples} resamples"
     if n_failed or not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
         ok = dist[:, ~failed]
@@ -146,7 +158,7 @@ def bootstrap(
         )
     se = np.nanstd(dist, axis=1, ddof=1) if dist.shape[1] > 1 else np.full(dist.shape[0], np.nan)
     return BootstrapResult(
-        low=low, high=high, se=se, method=described, unit=unit, n=n_units,
+        low=low, high=high, se=se, method=described, unit=unit.split(" within ")[0], n=n_units,
         n_resamples=n_resamples, n_failed=n_failed, distribution=dist,
         confidence_level=confidence_level,
     )

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..fitting.ladder_laws import LADDER_LAWS, predict  # noqa: E402
+from ..fitting.laws import get_law  # noqa: E402
 from ..fitting.result import expand_group  # noqa: E402
 from ..plotting import log_axis  # noqa: E402
 from .analysis import frontier  # noqa: E402
@@ -50,7 +50,7 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
     L(N, D); the compute-optimal frontier; the training curves."""
     n_col = "params_" + parameter_count
     est = fit_estimates(fits, "L(N,D)")
-    law = LADDER_LAWS["chinchilla"]
+    law = get_law("chinchilla")
     cmap = plt.get_cmap("viridis")
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -61,7 +61,7 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
         ax.plot(sub[n_col], sub["val_loss"], "o", color=color, label=f"D = {sub['tokens_seen'].iloc[0]:,.0f}")
         if est:
             grid = np.geomspace(runs[n_col].min() / 1.5, runs[n_col].max() * 1.5, 50)
-            ax.plot(grid, predict(law, est, np.column_stack([grid, np.full_like(grid, sub["tokens_seen"].iloc[0])])),
+            ax.plot(grid, law.predict(np.column_stack([grid, np.full_like(grid, sub["tokens_seen"].iloc[0])]), est),
                     "-", color=color, lw=1)
     _finish(fig, ax, paths["loss_vs_n"], f"N ({parameter_count.replace('_', '-')} parameters)",
             "Loss against model size; lines: fitted L(N, D)")
@@ -74,7 +74,7 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
         ax.plot(sub["tokens_seen"], sub["val_loss"], "o", color=color, label=f"{size} (N = {n_val:,.0f})")
         if est:
             grid = np.geomspace(runs["tokens_seen"].min() / 1.5, runs["tokens_seen"].max() * 1.5, 50)
-            ax.plot(grid, predict(law, est, np.column_stack([np.full_like(grid, n_val), grid])), "-", color=color, lw=1)
+            ax.plot(grid, law.predict(np.column_stack([np.full_like(grid, n_val), grid]), est), "-", color=color, lw=1)
     _finish(fig, ax, paths["loss_vs_d"], "D (training tokens seen)", "Loss against data; lines: fitted L(N, D)")
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -160,10 +160,10 @@ def markdown(runs: pd.DataFrame, fits: pd.DataFrame, isoflop: pd.DataFrame, summ
                    f"{r['matmul_fraction']:.2f} | {r['device']} ({r['dtype']}) |")
     out += ["", "## Fits", "", param_table(fits) if len(fits) else "No fits.", ""]
     llo = summary.get("leave_largest_out") or {}
-    if "mean_relative_error" in llo:
-        out.append(f"Leave-largest-out: refitted without the {llo['held_out']} run(s) of the largest size, L(N, D) "
-                   f"predicts their loss with a mean relative error of {100 * llo['mean_relative_error']:+.2f}% "
-                   f"(largest {100 * llo['max_abs_relative_error']:.2f}%).")
+    if "holdout_rel_error" in llo:
+        out.append(f"Leave-largest-out: refitted without the {llo['holdout_n']} run(s) of the largest size, L(N, D) "
+                   f"predicts their loss with a mean relative error of {100 * llo['holdout_rel_error']:+.2f}% "
+                   f"(largest {100 * llo['holdout_max_abs_rel_error']:.2f}%).")
     main = expand_group(fits) if len(fits) else fits
     if len(main) and "fit" in main:
         diag = main[main["fit"] == "L(N,D)"]["diagnostics"]
