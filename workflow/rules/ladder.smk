@@ -4,66 +4,38 @@
 # One job and one Parquet file per training run, named by size and token budget; a run's
 # params are its own size, budget and training settings only, so adding a size or a
 # budget trains only the runs it adds.
-from scalelaw.ladder import design as _ladder_design
+# Everything below is asked of one LadderPlan (scalelaw/ladder/plan.py), built and checked
+# once here: a mistake in the ladder or law_tables sections stops the run before any job.
+from scalelaw.ladder import plan as _ladder_plan
 
-LADDER = config.get("ladder") or {}
-LADDER_ON = bool(LADDER.get("enabled", False))
 try:
-    LADDER_RUNS = {r["run"]: r for r in _ladder_design.plan_runs(LADDER)} if LADDER_ON else {}
-except _ladder_design.DesignError as _err:
-    stop_on_config_errors([f"config: {_err}"])
-LADDER_DIR = f"results/{LADDER.get('corpus') or '_disabled'}/ladder"
-LADDER_GPU = 1 if str(LADDER.get("device", "cpu")).startswith("cuda") else 0
-LAW_TABLES = config.get("law_tables") or {}
-
-
-def _ladder_config_errors():
-    lines = []
-    if LADDER_ON and LADDER.get("corpus") not in CORPORA:
-        lines.append(f"config: ladder.corpus: {LADDER.get('corpus')!r} is not in use_corpora ({', '.join(CORPORA)})")
-    for name, spec in LAW_TABLES.items():
-        if not os.path.isfile(spec["path"]):
-            lines.append(f"config: law_tables.{name}.path: no file {spec['path']!r} (relative to {os.getcwd()})")
-        elif not spec["path"].lower().endswith((".csv", ".parquet", ".pq")):
-            lines.append(f"config: law_tables.{name}.path: {spec['path']!r} is not .csv or .parquet")
-    return lines
-
-
-stop_on_config_errors(_ladder_config_errors())
+    LADDER_PLAN = _ladder_plan.plan_ladder(config)
+except _ladder_plan.LadderConfigError as _err:
+    stop_on_config_errors([f"config: {line}" for line in str(_err).splitlines()])
+LADDER = LADDER_PLAN.settings
+LADDER_ON = LADDER_PLAN.enabled
+LADDER_RUNS = LADDER_PLAN.runs
+LADDER_DIR = LADDER_PLAN.directory
+LADDER_GPU = LADDER_PLAN.gpu
+LAW_TABLES = LADDER_PLAN.law_tables
 
 
 def ladder_figures():
-    return {
-        "loss_vs_n": f"{LADDER_DIR}/figures/loss_vs_N.png",
-        "loss_vs_d": f"{LADDER_DIR}/figures/loss_vs_D.png",
-        "frontier": f"{LADDER_DIR}/figures/compute_frontier.png",
-        "curves": f"{LADDER_DIR}/figures/loss_curves.png",
-    }
+    return LADDER_PLAN.figures()
 
 
 def ladder_targets():
     """Final outputs of the ladder and of every law table (empty when neither is configured)."""
-    targets = [f"{LADDER_DIR}/report.md", *ladder_figures().values()] if LADDER_ON else []
-    targets += expand("results/tables/{law_table}/report.md", law_table=list(LAW_TABLES))
-    return targets
+    return LADDER_PLAN.targets()
 
 
 def ladder_run_params(wildcards):
-    run = LADDER_RUNS[wildcards.run]
-    return canonical(
-        {
-            "size": _ladder_design.size_spec(LADDER, run["size"]),
-            "tokens": run["tokens"],
-            "train": LADDER["train"],
-            "device": LADDER["device"],
-            "dtype": LADDER["dtype"],
-        }
-    )
+    return canonical(LADDER_PLAN.run_params(wildcards.run))
 
 
 wildcard_constraints:
-    run="|".join(map(re.escape, LADDER_RUNS)) if LADDER_RUNS else "a^",
-    law_table="|".join(map(re.escape, LAW_TABLES)) if LAW_TABLES else "a^",
+    run=LADDER_PLAN.wildcard_pattern("run"),
+    law_table=LADDER_PLAN.wildcard_pattern("law_table"),
 
 
 rule ladder_data:
@@ -125,10 +97,10 @@ rule ladder_fit:
         isoflop=f"{LADDER_DIR}/isoflop.parquet",
         summary=f"{LADDER_DIR}/summary.json",
     params:
-        fit=canonical(LADDER.get("fit", {})),
+        fit=canonical(LADDER.get("fit") or {}),
         parameter_count=LADDER.get("parameter_count"),
         design=LADDER.get("design"),
-        budgets={name: r["budget"] for name, r in LADDER_RUNS.items()},
+        budgets=LADDER_PLAN.budgets(),
     log:
         "logs/ladder/fit.log",
     threads: 1

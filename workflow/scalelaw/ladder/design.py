@@ -40,15 +40,19 @@ def plan_runs(ladder: Mapping[str, Any]) -> list[dict[str, Any]]:
         if not ladder.get("compute"):
             raise DesignError("ladder.compute: an IsoFLOP design needs compute budgets (FLOPs)")
         seq = int(ladder["seq_len"]) * int(ladder["train"]["batch_size"])
+        too_small = []
         for c in ladder["compute"]:
             for s in sizes:
                 n = counts[s["name"]][key]
                 tokens = int(round(float(c) / (6 * n)))
                 if tokens < seq:
-                    raise DesignError(f"ladder.compute: budget {c:g} gives size {s['name']!r} {tokens} tokens, "
-                                      f"less than one batch ({seq}); raise the budget or drop the size")
+                    too_small.append(f"ladder.compute: budget {c:g} gives size {s['name']!r} {tokens} tokens, "
+                                     f"less than one batch ({seq}); raise the budget or drop the size")
+                    continue
                 runs[run_name(s["name"], tokens)] = {"size": s["name"], "tokens": tokens, "N": n,
                                                     "compute": 6.0 * n * tokens, "budget": float(c)}
+        if too_small:
+            raise DesignError("\n".join(too_small))
     return [{"run": name, **spec, **counts[spec["size"]]} for name, spec in runs.items()]
 
 

@@ -121,7 +121,8 @@ def prepare(table: pd.DataFrame, spec: Mapping[str, Any], name: str = "table",
     defined = dict(spec.get("columns") or {})
     wanted = {col: defined.get(col, col) for col in [*spec["x"], spec["y"]]}
     columns = [str(c) for c in table.columns]
-    numeric, missing_any, sources = {}, pd.Series(False, index=table.index), {}
+    missing_of: dict[str, pd.Series] = {}
+    numeric, missing_any, sources, value_problems = {}, pd.Series(False, index=table.index), {}, []
     for col, expr in wanted.items():
         expr = str(expr)
         used = [expr] if expr in columns else _referenced(expr, columns)
@@ -136,13 +137,14 @@ def prepare(table: pd.DataFrame, spec: Mapping[str, Any], name: str = "table",
             if src in numeric:
                 continue
             values, missing, text = _numeric(table[src])
+            missing_of[src] = missing
             if text.any():
                 i = int(np.argmax(text.to_numpy()))
-                problems.append(f"{where}:{'' if unit == 'line' else 'row '}{line_of(i)}: column {src!r} has text "
+                value_problems.append(f"{where}:{'' if unit == 'line' else 'row '}{line_of(i)}: column {src!r} has text "
                                 f"{str(table[src].iloc[i]).strip()!r} ({int(text.sum())} text value(s) in the column)")
             numeric[src] = values
     if problems:
-        raise LawTableError("\n".join(problems))
+        raise LawTableError("\n".join(problems + value_problems))
     frame = pd.DataFrame(numeric)
     points = pd.DataFrame(index=table.index)
     for col, expr in wanted.items():
@@ -152,21 +154,25 @@ def prepare(table: pd.DataFrame, spec: Mapping[str, Any], name: str = "table",
         except Exception as err:  # pandas raises many kinds for a bad expression
             problems.append(f"{key}.columns.{col}: cannot compute {expr!r}: {err}")
             continue
-        missing_any |= frame[sources[col]].isna().any(axis=1)
+        missing_any |= pd.concat([missing_of[src] for src in sources[col]], axis=1).any(axis=1)
     if problems:
-        raise LawTableError("\n".join(problems))
+        raise LawTableError("\n".join(problems + value_problems))
+    problems = value_problems
     counts: dict[str, Any] = {"rows": int(len(points))}
     if missing_any.any():
         counts["dropped_missing"] = int(missing_any.sum())
         first = line_of(int(np.argmax(missing_any.to_numpy())))
         if spec.get("missing", "drop") == "error":
-            raise LawTableError(f"{where}:{'' if unit == 'line' else 'row '}{first}: {int(missing_any.sum())} row(s) "
+            problems.append(f"{where}:{'' if unit == 'line' else 'row '}{first}: {int(missing_any.sum())} row(s) "
                                 f"with a missing value in {', '.join(sorted({s for c in sources.values() for s in c}))} "
                                 f"({key}.missing: error; set it to drop to drop and count them)")
     positions = np.arange(len(points))
     for col in points.columns:
         values = points[col].to_numpy(float)
-        bad = ~missing_any.to_numpy() & ~(np.isfinite(values) & ((values > 0) | (law is not None and not law.x_positive
+        is_text = np.zeros(len(values), bool)
+        for src in sources[col]:
+            is_text |= (frame[src].isna() & ~missing_of[src]).to_numpy()
+        bad = ~missing_any.to_numpy() & ~is_text & ~(np.isfinite(values) & ((values > 0) | (law is not None and not law.x_positive
                                                                                    and col != spec["y"])))
         if bad.any():
             i = int(np.argmax(bad))
