@@ -177,13 +177,13 @@ def test_yaml_syntax_error_names_file_line_and_column(tmp_path):
 
 def test_schema_lists_come_from_the_registries():
     """The estimators, laws and segmenters the schema accepts are exactly those the code has."""
-    from scalelaw.fitting import ESTIMATORS, LAWS
+    from scalelaw.fitting import ESTIMATORS, GENERIC_LAWS, LAWS
     from scalelaw.lengths import SEGMENTERS
 
     schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
     fit = schema["properties"]["fit"]["properties"]
     assert fit["estimators"]["items"]["enum"] == list(ESTIMATORS)
-    assert fit["laws"]["items"]["enum"] == list(LAWS)
+    assert fit["laws"]["items"]["enum"] == list(GENERIC_LAWS)
     assert set(fit["estimators"]["default"]) <= set(ESTIMATORS) and set(fit["laws"]["default"]) <= set(LAWS)
     sensitivity = schema["properties"]["sensitivity"]["properties"]
     assert sensitivity["segmenters"]["items"]["enum"] == list(SEGMENTERS)

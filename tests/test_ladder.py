@@ -153,7 +153,7 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
 def test_fit_ladder_on_an_isoflop_design_of_a_known_law():
     """analysis.fit_ladder over runs of a known L(N, D) on IsoFLOP profiles: Approach 3
     recovers the exponents, Approach 2 is fitted, repeated data is flagged."""
-    from scalelaw.fitting import ladder_laws as ll
+    from scalelaw.fitting.laws import get_law
 
     truth = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
     rows, budgets = [], {}
@@ -162,7 +162,7 @@ def test_fit_ladder_on_an_isoflop_design_of_a_known_law():
             d = c / (6 * n)
             run = f"s{k}_D{int(d)}"
             budgets[run] = c
-            loss = ll.predict(ll.LADDER_LAWS["chinchilla"], truth, np.array([[n, d]]))[0]
+            loss = get_law("chinchilla").predict(np.array([[n, d]]), truth)[0]
             rows.append({"run": run, "size": f"s{k}", "params_total": n, "tokens_seen": d, "tokens_budget": int(d),
                          "val_loss": loss, "epochs": 2.0 if k == 0 and c == 1e18 else 0.5})
     fit = {"huber_delta": 1e-3, "n_starts": 4, "n_bootstrap": 50, "confidence_level": 0.95, "seed": 0}

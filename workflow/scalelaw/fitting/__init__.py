@@ -27,7 +27,7 @@ from .bootstrap import BootstrapResult, bootstrap
 _EXPORTS = {
     "DEFAULT_ESTIMATORS": "estimators", "ESTIMATORS": "estimators", "Estimator": "estimators",
     "get_estimator": "estimators",
-    "LAWS": "laws", "Law": "laws", "get_law": "laws",
+    "GENERIC_LAWS": "laws", "LAWS": "laws", "Law": "laws", "get_law": "laws",
     "FIT_COLUMNS": "result", "FIT_SCHEMA": "result", "FitResult": "result", "Param": "result",
     "expand_group": "result", "results_frame": "result",
 }

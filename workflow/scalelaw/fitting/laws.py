@@ -37,7 +37,7 @@ from scipy import optimize, stats
 from . import power_sums
 from .result import FitResult, Param, wald_param
 
-__all__ = ["LAWS", "Estimate", "Law", "aicc", "akaike_weights", "compare", "gaussian_loglik", "get_law", "ols_log"]
+__all__ = ["GENERIC_LAWS", "LAWS", "Estimate", "Law", "aicc", "akaike_weights", "compare", "gaussian_loglik", "get_law", "ols_log"]
 
 # log of the smallest positive double: where a law predicts f(x) <= 0 (or overflows) the
 # log-residual is computed against this floor, a huge but finite cost that least_squares
@@ -240,7 +240,7 @@ class Law:
         sol = power_sums.solve(log_x, logy, delta=delta, starts=starts, weights=weights,
                                positive_exponents=all(self.positive[1 + m:]))
         return Estimate(power_sums.natural(sol.theta), sol.success, sol.objective, sol.nfev, scale, sol.n_starts,
-                        [power_sums.natural(t).tolist() for t in sol.local_optima])
+                        [power_sums.natural(t).tolist() for t in sol.local_optima], sol.message)
 
     def fit(
         self,
@@ -316,10 +316,12 @@ def _check_law_data(law: Law, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     if y.ndim != 1:
         raise ValueError(f"y must be one-dimensional, got shape {y.shape}")
     d = len(law.x_names)
-    shapes = [(y.size,), (y.size, 1)] if d == 1 else [(y.size, d)]
-    if x.shape not in shapes:
-        raise ValueError(f"law {law.name!r} takes {d} x column(s) ({', '.join(law.x_names)}): x must have shape "
-                         f"{' or '.join(map(str, shapes))}, got {x.shape}")
+    if x.ndim not in (1, 2) or x.shape[0] != y.size:
+        raise ValueError(f"x must have shape ({y.size},) or ({y.size}, d), got {x.shape}")
+    if d > 1 and x.shape != (y.size, d):
+        # a law that names its x columns takes exactly those (a generic law takes x as given)
+        raise ValueError(f"law {law.name!r} takes {d} x columns ({', '.join(law.x_names)}): x must have shape "
+                         f"({y.size}, {d}), got {x.shape}")
     for name, arr in (("x", x), ("y", y)):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} has {int((~np.isfinite(arr)).sum())} non-finite values")
@@ -329,7 +331,7 @@ def _check_law_data(law: Law, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"law {law.name!r} needs x > 0: {int((x <= 0).sum())} values <= 0")
     if y.size <= law.k:
         raise ValueError(f"law {law.name!r} has {law.k} parameters but only n = {y.size} points")
-    return (x.reshape(-1) if d == 1 else x), y
+    return (x.reshape(-1) if x.ndim == 2 and x.shape[1] == 1 else x), y
 
 
 def ols_log(columns: Sequence[np.ndarray], log_y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -435,6 +437,12 @@ LAWS: dict[str, Law] = {
             x_names=("N",)),
     )
 }
+
+
+# The laws of one generic x (y against x, any table): the choices of the text fit's
+# ``fit.laws`` (the schema's enum is tied to this by tests/test_config.py). The others name
+# their x (L(N, D) over a ladder, the IsoFLOP parabola in N) and are the ladder's.
+GENERIC_LAWS: tuple[str, ...] = tuple(name for name, law in LAWS.items() if law.x_names == ("x",))
 
 
 def get_law(law: str | Law) -> Law:

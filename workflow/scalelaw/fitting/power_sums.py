@@ -43,6 +43,7 @@ class Solution:
     nfev: int
     n_starts: int
     local_optima: np.ndarray  # every distinct optimum reached from the starts, best first
+    message: str = ""
 
 
 def natural(theta: np.ndarray) -> np.ndarray:
@@ -159,8 +160,14 @@ def solve(log_x: np.ndarray, log_y: np.ndarray, *, delta: float, starts: np.ndar
     for r in results[1:]:
         if all(np.max(np.abs(r.x - o)) > 1e-4 for o in optima):
             optima.append(r.x)
-    return Solution(best.x, float(best.fun), bool(best.success), int(sum(r.nfev for r in results)),
-                    len(results), np.array(optima))
+    return Solution(best.x, float(best.fun), _converged(best), int(sum(r.nfev for r in results)),
+                    len(results), np.array(optima), str(best.message))
+
+
+def _converged(res) -> bool:
+    """L-BFGS-B's own verdict, or a stop in the line search (its tolerances are far below
+    float precision on purpose) at a point where the gradient is flat: an optimum too."""
+    return bool(res.success) or float(np.max(np.abs(res.jac))) <= 1e-6 * max(1.0, abs(float(res.fun)))
 
 
 def published_recipe_fit(x: np.ndarray, y: np.ndarray, delta: float = 1e-3, starts: np.ndarray | None = None):
