@@ -111,8 +111,9 @@ def prepare(table: pd.DataFrame, spec: Mapping[str, Any], name: str = "table",
     problem, one line each. Returns (points, counts)."""
     key = f"law_tables.{name}"
     where = str(spec.get("path", name))
-    line_of = (lambda i: int(lines[i])) if lines is not None else (lambda i: i + 2 if "path" in spec else i + 1)
     unit = "line" if lines is not None or str(where).lower().endswith(".csv") else "row"
+    # a CSV's 1-based file line (the header is line 1); a Parquet file's 1-based row
+    line_of = (lambda i: int(lines[i])) if lines is not None else (lambda i: i + (2 if unit == "line" else 1))
     problems: list[str] = []
     law = get_law(spec["law"]) if "law" in spec else None
     if law is not None and len(spec["x"]) != len(law.x_names):
