@@ -27,7 +27,7 @@ from .bootstrap import bootstrap
 from .laws import Law, get_law
 from .result import FitResult, Param
 
-__all__ = ["MAX_DECADES", "fit_with_intervals", "leave_largest_out", "not_identified"]
+__all__ = ["MAX_DECADES", "fit_with_intervals", "leave_largest_out", "not_identified", "structurally_unidentified"]
 
 # An interval whose ends differ by more than 100x says the runs do not pin the parameter
 # down (the default ladder of 2026-12-07 gave alpha 0.19 to 21, A up to 1e100).
@@ -48,6 +48,32 @@ def not_identified(p: Param, n_ok: int) -> str:
     if p.estimate <= 0 and high - low > 10**MAX_DECADES * max(abs(p.estimate), 1e-12):
         return f"interval {low:.3g} to {high:.3g} is over 100 times the estimate"
     return ""
+
+
+def structurally_unidentified(law: Law, x: np.ndarray) -> dict[str, str]:
+    """Parameters of a saturating law that the design cannot identify whatever the noise.
+
+    With E free, the term A_j / x_j^alpha_j is seen only through differences between the
+    distinct values of x_j: two values give one difference, so E, A_j and alpha_j trade off
+    along a line (a 2-budget ladder cannot give beta, however many sizes it has). Each
+    exponent needs at least 3 distinct values of its x; E and the derived allocation
+    exponents fall with any exponent that is not identified."""
+    if law.solver != "power_sum":
+        return {}
+    x2 = np.asarray(x, float).reshape(x.shape[0], -1)
+    m = x2.shape[1]
+    out: dict[str, str] = {}
+    for j in range(m):
+        distinct = len(np.unique(x2[:, j]))
+        if distinct < 3:
+            why = (f"{distinct} distinct value(s) of {law.x_names[j]}; the term in {law.x_names[j]} needs at "
+                   "least 3 to be told apart from E")
+            for name in (law.params[1 + j], law.params[1 + m + j], law.params[0]):
+                out.setdefault(name, why)
+            if law.derived is not None:
+                for name in law.derived(np.ones(law.k)):
+                    out.setdefault(name, why)
+    return out
 
 
 def fit_with_intervals(
@@ -104,10 +130,11 @@ def fit_with_intervals(
                      method="percentile", seed=seed)
     n_ok = n_resamples - boot.n_failed
     points, fit.params, unidentified = fit.estimates, {}, {}
+    structural = structurally_unidentified(law, x)
     for j, name in enumerate(names):
         estimate = points[name]
         p = Param(estimate, float(boot.se[j]), "bootstrap", float(boot.low[j]), float(boot.high[j]), boot.method)
-        why = not_identified(p, n_ok)
+        why = structural.get(name) or not_identified(p, n_ok)
         if why:
             unidentified[name] = why
             p = Param(estimate, ci_method=f"not identified: {why}")
