@@ -36,7 +36,9 @@ def test_tiny_ladder_end_to_end(tmp_path):
     fits = expand_group(pd.read_parquet(ladder / "fits.parquet"))
     main = fits[fits["fit"] == "L(N,D)"]
     assert set(main["parameter"]) >= {"E", "A", "B", "alpha", "beta"}
-    assert main[["ci_low", "ci_high"]].notna().all().all()
+    # an interval for each parameter, or none and the reason (scalelaw.fitting.law_intervals)
+    has_interval = main[["ci_low", "ci_high"]].notna().all(axis=1)
+    assert (has_interval | main["ci_method"].str.startswith("not identified")).all()
     for name in ("loss_vs_N", "loss_vs_D", "compute_frontier", "loss_curves"):
         assert (ladder / "figures" / f"{name}.png").stat().st_size > 1000
     report = (ladder / "report.md").read_text()
