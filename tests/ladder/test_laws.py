@@ -188,3 +188,32 @@ def test_wald_param_is_symmetric_or_log_symmetric():
 def test_a_law_that_names_two_x_columns_refuses_one():
     with pytest.raises(ValueError, match=r"law 'chinchilla' takes 2 x columns \(N, D\)"):
         get_law("chinchilla").fit(np.arange(1.0, 11.0), np.ones(10))
+
+
+def test_too_few_distinct_values_of_an_x_leave_its_term_unidentified():
+    from scalelaw.fitting.law_intervals import structurally_unidentified
+
+    n, d = np.meshgrid([1e5, 2e5, 4e5, 8e5, 1.6e6], [1e6, 3e6])
+    x = np.column_stack([n.ravel(), d.ravel()])
+    out = structurally_unidentified(get_law("chinchilla"), x)
+    assert set(out) == {"B", "beta", "E", "a_N_opt", "b_D_opt"}
+    assert out["beta"].startswith("2 distinct value(s) of D")
+    assert structurally_unidentified(get_law("chinchilla"), synthetic_grid(0, sizes=3, budgets=3)[0]) == {}
+
+
+def test_fit_ladder_reports_exponents_for_both_parameter_counts():
+    x, y = synthetic_grid(0, noise=2e-3, sizes=4, budgets=4)
+    runs = pd.DataFrame({"run": [f"r{i}" for i in range(len(y))], "size": [f"s{v:.0f}" for v in x[:, 0]],
+                         "params_total": x[:, 0] * 1.5, "params_non_embedding": x[:, 0], "tokens_seen": x[:, 1],
+                         "tokens_budget": x[:, 1], "val_loss": y, "epochs": 0.5})
+    fit = {"huber_delta": 1e-3, "n_starts": 4, "n_bootstrap": 30, "confidence_level": 0.95, "seed": 0}
+    results, _, summary = analysis.fit_ladder(runs, fit, "non_embedding")
+    labels = [r.group["fit"] for r in results]
+    assert labels[:2] == ["L(N,D)", "L(N,D) [N total]"]
+    both = summary["exponents_by_convention"]
+    assert set(both) == {"non_embedding", "total"}
+    # N total = 1.5 N non-embedding here: the same exponents, a different A
+    assert both["total"]["alpha"]["estimate"] == pytest.approx(both["non_embedding"]["alpha"]["estimate"], rel=1e-3)
+    assert results[1]["A"].estimate == pytest.approx(results[0]["A"].estimate * 1.5 ** results[0]["alpha"].estimate,
+                                                     rel=1e-2)
+    assert "holdout_rel_error" in summary["leave_largest_out"]

@@ -163,7 +163,7 @@ def prepare(table: pd.DataFrame, spec: Mapping[str, Any], name: str = "table",
     if missing_any.any():
         counts["dropped_missing"] = int(missing_any.sum())
         first = line_of(int(np.argmax(missing_any.to_numpy())))
-        if spec.get("missing", "drop") == "error":
+        if spec.get("missing") == "error":  # the schema default, drop, when absent
             problems.append(f"{where}:{'' if unit == 'line' else 'row '}{first}: {int(missing_any.sum())} row(s) "
                                 f"with a missing value in {', '.join(sorted({s for c in sources.values() for s in c}))} "
                                 f"({key}.missing: error; set it to drop to drop and count them)")
