@@ -145,9 +145,10 @@ def ladder_problems(config: Mapping[str, Any]) -> tuple[list[str], list[dict[str
                 problems += str(err).splitlines()
             else:
                 problems += _design_problems(runs, ladder)
-    from . import tables  # here: it imports the fitting layer, which a disabled ladder does not need
+    if config.get("law_tables"):
+        from . import tables  # here: it imports the fitting layer (scipy), which most runs do not need
 
-    problems += tables.check(config.get("law_tables") or {})
+        problems += tables.check(config["law_tables"])
     return problems, runs
 
 
