@@ -9,6 +9,7 @@ rule corpus:
         spec=corpus_load_params,
     log:
         "logs/{corpus}/corpus.log",
+    priority: 10  # the text law first: summary.md within minutes, before training and generation
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,

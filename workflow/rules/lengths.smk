@@ -10,6 +10,7 @@ rule lengths:
         shard=shard_index,
     log:
         "logs/{corpus}/lengths/{shard}.log",
+    priority: 10  # the text law first: summary.md within minutes, before training and generation
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
@@ -31,6 +32,7 @@ rule lengths_merge:
         doc_lengths="results/{corpus}/doc_lengths.parquet",
     log:
         "logs/{corpus}/lengths_merge.log",
+    priority: 10  # the text law first: summary.md within minutes, before training and generation
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
@@ -58,7 +60,7 @@ rule lengths_variant:
     # the longest jobs of a run (every shard of a corpus, segmented anew): started first
     # among the ready jobs, so that the short fit jobs fill the cores at the end instead of
     # one core waiting on the last variant (measured on the x4 corpus: 8 s of one core idle)
-    priority: 1
+    priority: 11  # above the other text-law rules (10)
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,

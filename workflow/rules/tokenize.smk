@@ -8,6 +8,7 @@ rule tokenize:
         shard=shard_index,
     log:
         "logs/{corpus}/tokenize/{shard}.log",
+    priority: 10  # the text law first: summary.md within minutes, before training and generation
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
