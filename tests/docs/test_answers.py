@@ -18,6 +18,11 @@ SUMMARY = """# Sentence length against document length
 
 ## Results
 
+| corpus | b |
+|---|---|
+
+## Later
+
 - not part of the lead
 """
 
@@ -96,3 +101,11 @@ def test_text_law_rules_run_before_training_and_generation():
     later = {**_priorities(rules_dir / "generate.smk"), **_priorities(rules_dir / "ladder.smk")}
     assert {"corpus", "tokenize", "lengths", "fit", "fit_summary", "report_summary"} <= set(text)
     assert later and min(text.values()) > max(later.values())
+
+
+def test_lead_takes_every_question_that_opens_the_report():
+    two = ("# Title\n\n## Does S grow with L?\n\n- increasing\n\n## More than L = n·S?\n\n"
+           "- as_null\n- second corpus\n\n## Results\n\n| table |\n\n## Later\n\n- not a lead\n")
+    assert answers.lead(two) == ["Does S grow with L?", "- increasing", "More than L = n·S?",
+                                 "- as_null", "- second corpus"]
+    assert answers.lead(two, max_bullets=2)[-1] == "- ... and 1 more in the report"

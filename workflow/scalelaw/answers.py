@@ -25,9 +25,32 @@ SUMMARY = "results/report/summary.md"
 MAX_BULLETS = 8
 
 
+def _bullets(lines: list[str], start: int) -> tuple[list[str], int]:
+    """The bullet list starting at ``start`` (wrapped bullets joined) and the index after it."""
+    bullets: list[str] = []
+    i = start
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("- "):
+            bullets.append(line)
+        elif line.startswith("  ") and line.strip() and bullets:
+            bullets[-1] += " " + line.strip()  # a bullet wrapped over several lines
+        else:
+            break
+        i += 1
+    return bullets, i
+
+
+def _next_content(lines: list[str], i: int) -> int:
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    return i
+
+
 def lead(markdown: str, max_bullets: int = MAX_BULLETS) -> list[str]:
-    """The question and answer a report opens with: the first bullet list with the heading
-    right above it, or else the first paragraph after the title."""
+    """The questions and answers a report opens with: the first bullet list with the heading
+    right above it, and each next section that is also a heading over a bullet list (two
+    questions, two answers); or else the first paragraph after the title."""
     lines = markdown.splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("- ")), None)
     if start is None:
@@ -36,18 +59,26 @@ def lead(markdown: str, max_bullets: int = MAX_BULLETS) -> list[str]:
         return [" ".join(text.split())] if text else []
     heading = next((lines[i].lstrip("#").strip() for i in range(start - 1, -1, -1)
                     if lines[i].startswith("#")), None)
-    bullets = []
-    for line in lines[start:]:
-        if line.startswith("- "):
-            bullets.append(line)
-        elif line.startswith("  ") and line.strip() and bullets:
-            bullets[-1] += " " + line.strip()  # a bullet wrapped over several lines
-        else:
+    out = [heading] if heading else []
+    shown = hidden = 0
+    i = start
+    while True:
+        bullets, i = _bullets(lines, i)
+        room = max(max_bullets - shown, 0)
+        out += bullets[:room]
+        shown += min(len(bullets), room)
+        hidden += max(len(bullets) - room, 0)
+        i = _next_content(lines, i)
+        if i >= len(lines) or not lines[i].startswith("#"):
             break
-    shown = bullets[:max_bullets]
-    if len(bullets) > max_bullets:
-        shown.append(f"- ... and {len(bullets) - max_bullets} more in the report")
-    return ([heading] if heading else []) + shown
+        after = _next_content(lines, i + 1)
+        if after >= len(lines) or not lines[after].startswith("- "):
+            break
+        out.append(lines[i].lstrip("#").strip())
+        i = after
+    if hidden:
+        out.append(f"- ... and {hidden} more in the report")
+    return out
 
 
 def report_paths(config: Mapping[str, Any], root: Path) -> list[str]:
@@ -98,10 +129,13 @@ def landing_rst(template: str, config: Mapping[str, Any], root: Path | str = "."
         lines = lead((root / path).read_text(encoding="utf-8"))
         if not lines:
             continue
-        question, bullets = (lines[0], lines[1:]) if not lines[0].startswith("- ") else ("", lines)
-        block.append(f"**{_rst_inline(question)}** (``{path}``)" if question else f"``{path}``")
+        block.append(f"``{path}``:")
         block.append("")
-        block += [f"- {_rst_inline(b[2:])}" for b in bullets]
+        for line in lines:
+            if line.startswith("- "):
+                block.append(f"- {_rst_inline(line[2:])}")
+            else:  # a question (or the report's opening paragraph)
+                block += ["", f"**{_rst_inline(line)}**", ""]
         block.append("")
     if not block:
         block = [f"No report yet (``{SUMMARY}`` is missing): run the workflow first.", ""]
