@@ -56,3 +56,19 @@ def test_rows_show_defaults_choices_conditions_and_resolved_references():
     assert '`{"seed": 1}`' in rows["fit"]  # a default beside the $ref wins over the definition's
     assert "seeds &lt;everything&gt;" in rows["fit.seed"]
     assert text.count("\n## `") == 2 and "Required." in text
+
+
+def test_schema_has_no_key_split_off_a_description():
+    """An unquoted comma inside a YAML flow mapping ({description: a, b}) cuts the text and
+    makes a stray key of its tail; such a key has no value."""
+    def stray(node, path=""):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if value is None and key != "default":
+                    yield f"{path}.{key}"
+                yield from stray(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for item in node:
+                yield from stray(item, path)
+
+    assert not list(stray(config_docs.load_schema()))
