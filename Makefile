@@ -46,8 +46,9 @@ report: run
 	$(BIN)/snakemake --report $(REPORT_HTML) $(RUN_ARGS)
 	@echo "report: $(REPORT_HTML)"
 
-# Copy the results table of the default run into README.md (between its markers).
+# Copy the default run's answers and results table into README.md (between their markers).
 readme: run
+	PYTHONPATH=workflow $(BIN)/python -m scalelaw.answers $(or $(OUT),.) --readme README.md
 	PYTHONPATH=workflow $(BIN)/python -m scalelaw.report $(or $(OUT),.)/results/report/summary.md README.md
 
 # config/README.md from the config schema (tests/docs/test_config_docs.py checks they agree).

@@ -109,3 +109,16 @@ def test_lead_takes_every_question_that_opens_the_report():
     assert answers.lead(two) == ["Does S grow with L?", "- increasing", "More than L = n·S?",
                                  "- as_null", "- second corpus"]
     assert answers.lead(two, max_bullets=2)[-1] == "- ... and 1 more in the report"
+
+
+def test_readme_answers_are_copied_between_their_markers_only():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert answers.README_BEGIN in readme and answers.README_END in readme
+    updated = answers.update_readme(readme, SUMMARY)
+    assert answers.update_readme(updated, SUMMARY) == updated
+    block = updated.split(answers.README_BEGIN)[1].split(answers.README_END)[0]
+    assert block.strip().splitlines() == [
+        "**Do longer documents have longer sentences?**", "",
+        *[line for line in answers.lead(SUMMARY) if line.startswith("- ")]]
+    outside = lambda text: text.split(answers.README_BEGIN)[0] + text.split(answers.README_END)[1]  # noqa: E731
+    assert outside(updated) == outside(readme)

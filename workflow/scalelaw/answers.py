@@ -7,8 +7,10 @@ Snakefile's ``onsuccess``, ``make run``) and the HTML report's landing page show
 reports' own sentences, never a paraphrase that could disagree with them.
 
     python -m scalelaw.answers [DIRECTORY] [--configfile FILE]
+    python -m scalelaw.answers [DIRECTORY] --readme README.md
 
-prints the answers of the run in DIRECTORY (default: here).
+prints the answers of the run in DIRECTORY (default: here), or copies them into the
+README between its answers markers (``make readme``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import yaml
 
 SUMMARY = "results/report/summary.md"
 MAX_BULLETS = 8
+README_BEGIN = "<!-- answers: generated from results/report/summary.md by `make readme`; do not edit -->"
+README_END = "<!-- end of answers -->"
 
 
 def _bullets(lines: list[str], start: int) -> tuple[list[str], int]:
@@ -144,6 +148,20 @@ def landing_rst(template: str, config: Mapping[str, Any], root: Path | str = "."
     return template.replace(".. answers", answers)
 
 
+def readme_block(summary_md: str) -> str:
+    """The summary's questions (bold) and answers (its own bullets), as the README shows them."""
+    return "\n".join(line if line.startswith("- ") else f"\n**{line}**\n" for line in lead(summary_md)).strip()
+
+
+def update_readme(readme: str, summary_md: str) -> str:
+    """The README with the text between its answers markers replaced by ``readme_block``."""
+    if README_BEGIN not in readme or README_END not in readme:
+        raise ValueError("README.md lacks the answers markers")
+    head, rest = readme.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_BEGIN}\n{readme_block(summary_md)}\n{README_END}{tail}"
+
+
 def load_config(configfiles: Iterable[str | Path], default: Path) -> dict[str, Any]:
     """The default config updated by each file in turn, the keys ``report_paths`` needs."""
     config = yaml.safe_load(default.read_text(encoding="utf-8")) or {}
@@ -157,7 +175,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("directory", nargs="?", default=".", help="the run's working directory")
     parser.add_argument("--configfile", action="append", default=[], help="the run's config file(s)")
     parser.add_argument("--report-hint", default="", help="how to build the HTML report")
+    parser.add_argument("--readme", help="instead: copy the run's answers into this README")
     args = parser.parse_args(argv)
+    if args.readme:
+        readme = Path(args.readme)
+        summary = (Path(args.directory) / SUMMARY).read_text(encoding="utf-8")
+        readme.write_text(update_readme(readme.read_text(encoding="utf-8"), summary), encoding="utf-8")
+        return 0
     default = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
     config = load_config(args.configfile, default)
     print(console_message(config, Path(args.directory), args.report_hint))
