@@ -5,8 +5,8 @@ Three kinds of source:
   (the offline default), read with ``datasets.load_dataset`` and joined with the
   package's metadata;
 - ``files``: local text (one document per file or per line), JSON lines, Parquet or CSV,
-  read directly so that every error names its file and line, binary files are
-  recognised (``is_binary``) and a UTF-8 byte order mark is stripped;
+  read directly so that every error names its file and line; binary files, encodings
+  and byte order marks are recognised by content (``scalelaw.textfiles``);
 - ``hub``: a Hugging Face Hub dataset at a pinned revision, optionally streamed.
 
 Every document gets a stable ``doc_id`` derived from the source (file name, line or row
@@ -15,8 +15,6 @@ number, or an id column), never from its position after sampling.
 
 from __future__ import annotations
 
-import codecs
-import glob
 import hashlib
 import json
 import math
@@ -28,19 +26,17 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+from scalelaw import textfiles
 from scalelaw.errors import DataError
 
-FILE_FORMATS = {"text", "text_lines", "jsonl", "parquet", "csv"}
 _WORD = re.compile(r"\w+")
 _LETTER = re.compile(r"[^\W\d_]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# A file is binary (dropped and counted) when this share of its bytes is NUL, or this
-# share is not valid UTF-8: far above a text file with a stray bad byte (the BBC corpus
-# has one), far below what images, archives or UTF-16 files show (25 to 50 %).
-BINARY_SHARE = 0.10
 # C0 and C1 control characters other than tab and line breaks; they would otherwise glue
 # sentences together (a segmenter does not treat them as space).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# how many rows or files a quality-table cell names before it says "..."
+NAMED_AT_MOST = 20
 
 
 class CorpusError(DataError):
@@ -79,69 +75,27 @@ def _load_sotu(spec: Mapping[str, Any]):
     return frame.reset_index(drop=True), ds._fingerprint
 
 
-def match_files(patterns: list[str], base_dir: str | os.PathLike = ".") -> tuple[list[str], int]:
-    """Files matched by the globs, in pattern then name order, each once.
-
-    Returns (files, matched_again): a file matched by two patterns (or twice through a
-    symbolic link) is read once, and the extra matches are counted.
-    """
-    files, seen, matched_again = [], set(), 0
-    for pattern in patterns:
-        full = pattern if os.path.isabs(pattern) else os.path.join(base_dir, pattern)
-        matches = [os.path.normpath(m) for m in sorted(glob.glob(full, recursive=True)) if os.path.isfile(m)]
-        if not matches:
-            raise CorpusError(f"file pattern {pattern!r} matches no file")
-        for match in matches:
-            key = os.path.realpath(match)
-            if key in seen:
-                matched_again += 1
-                continue
-            seen.add(key)
-            files.append(match)
-    return files, matched_again
-
-
-def binary_share(data: bytes) -> tuple[float, float]:
-    """(share of NUL bytes, share of bytes that are not valid UTF-8) of ``data``."""
-    if not data:
-        return 0.0, 0.0
-    text = data.decode("utf-8", errors="replace")
-    replaced = text.count("\ufffd") - data.count("\ufffd".encode())
-    return data.count(0) / len(data), replaced / len(data)
-
-
-def is_binary(data: bytes) -> bool:
-    """The documented rule: a file is binary (not text) when at least BINARY_SHARE of its
-    bytes are NUL, or at least BINARY_SHARE are not valid UTF-8. Text files with a stray
-    bad byte or control character stay text (their bytes are replaced and counted)."""
-    nul, undecodable = binary_share(data)
-    return nul >= BINARY_SHARE or undecodable >= BINARY_SHARE
-
-
-def _decode(data: bytes, counts: dict[str, int]) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        counts["byte_order_marks_stripped"] += 1
-        data = data[len(codecs.BOM_UTF8):]
-    return data.decode("utf-8", errors="replace")
-
-
-def _read_text_file(path: str, counts: dict[str, int]) -> str | None:
-    """The file's text, or None (counted) when it is binary."""
+def match_files(patterns: list[str], base_dir: str | os.PathLike = ".") -> textfiles.MatchedFiles:
+    """The files a corpus's globs match (``textfiles.match_files``), errors as CorpusError."""
     try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise CorpusError(f"{path}: cannot read: {err.strerror or err}") from err
-    if is_binary(data):
-        counts["binary_files_dropped"] += 1
+        return textfiles.match_files(patterns, base_dir)
+    except textfiles.TextFileError as err:
+        raise CorpusError(str(err)) from None
+
+
+def _read_text_file(path: str, counts: dict[str, Any]) -> str | None:
+    """The file's text, or None (counted) when it is binary. A file in another encoding
+    than UTF-8 is decoded and counted by encoding."""
+    decoded = textfiles.decode(textfiles.read_file(path))
+    if decoded is None:
+        _name(counts, "binary_files_dropped", path)
         return None
-    return _decode(data, counts)
-
-
-def _lines(text: str) -> list[str]:
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    if decoded.byte_order_mark:
+        counts["byte_order_marks_stripped"] += 1
+    if decoded.encoding != "utf-8":
+        counts["files_not_utf8"] += 1
+        counts.setdefault("_encodings", []).append(decoded.encoding)
+    return decoded.text
 
 
 def _without_surrogates(value: Any, counts: dict[str, int]) -> Any:
@@ -158,11 +112,13 @@ def _without_surrogates(value: Any, counts: dict[str, int]) -> Any:
     return value
 
 
-def _read_jsonl(path: str, text: str, counts: dict[str, int]) -> list[dict[str, Any]]:
+def _read_jsonl(path: str, text: str, text_key: str, counts: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of a JSON lines file. A JSON escape can encode a lone UTF-16 surrogate
-    ("\\ud800"), which no UTF-8 file can hold: it becomes U+FFFD, counted."""
+    ("\\ud800"), which no UTF-8 file can hold: it becomes U+FFFD, counted. A row without
+    the text key, or whose text is null, is kept (as an empty document, dropped and
+    counted by the cleaning step) and named with its line."""
     rows = []
-    for number, line in enumerate(_lines(text), start=1):
+    for number, line in enumerate(textfiles.lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -171,8 +127,51 @@ def _read_jsonl(path: str, text: str, counts: dict[str, int]) -> list[dict[str, 
             raise CorpusError(f"{path}, line {number}: not valid JSON ({err.msg} at column {err.colno})") from None
         if not isinstance(row, dict):
             raise CorpusError(f"{path}, line {number}: expected a JSON object, got {type(row).__name__}")
+        if text_key not in row:
+            _name(counts, "rows_missing_text_key", f"{path}:{number}")
+        elif row[text_key] is None:
+            _name(counts, "rows_null_text", f"{path}:{number}")
         rows.append(_without_surrogates(row, counts) if "\\u" in line else row)
     return rows
+
+
+def _name(counts: dict[str, Any], key: str, where: str) -> None:
+    """Count one row or file under ``key`` and remember where it is (``key``_at)."""
+    counts[key] = counts.get(key, 0) + 1
+    counts.setdefault(f"_{key}", []).append(where)
+
+
+def _named_cells(counts: dict[str, Any]) -> dict[str, Any]:
+    """Counts for the quality table: each list of places becomes one cell, cut after
+    NAMED_AT_MOST (its length is the count beside it)."""
+    cells = {}
+    for key, value in counts.items():
+        if not key.startswith("_"):
+            cells[key] = value
+        elif key == "_encodings":
+            cells["files_not_utf8_encodings"] = ", ".join(
+                f"{name} x{value.count(name)}" for name in sorted(set(value))
+            )
+        else:
+            cells[f"{key[1:]}_at"] = " ".join(value[:NAMED_AT_MOST]) + (" ..." if len(value) > NAMED_AT_MOST else "")
+    return cells
+
+
+def listing_counts(matched_again: int, broken_links: list[str]) -> dict[str, Any]:
+    """Quality-table cells of a corpus's file listing (its manifest): files matched twice,
+    and the broken links the globs matched, counted and named."""
+    counts: dict[str, Any] = {"files_matched_twice": matched_again, "broken_links": 0}
+    for link in broken_links:
+        _name(counts, "broken_links", link)
+    return _named_cells(counts)
+
+
+def _null_text_rows(frame: pd.DataFrame, path: str, text_key: str, counts: dict[str, Any]) -> None:
+    """Rows of a CSV or Parquet file with no text (an empty cell, a null): named by row."""
+    if text_key not in frame.columns:
+        return
+    for index in np.flatnonzero(frame[text_key].isna().to_numpy()):
+        _name(counts, "rows_null_text", f"{path}:row {index + 1}")
 
 
 def _read_csv(path: str, text: str) -> pd.DataFrame:
@@ -208,13 +207,18 @@ def _check_columns(path: str, frame: pd.DataFrame, spec: Mapping[str, Any]) -> N
 
 def _load_files(spec: Mapping[str, Any], base_dir: str | os.PathLike, files: list[str] | None = None):
     """Read local files directly (not through `datasets`), so that every error names its
-    file and line, binary files are recognised, and a BOM is stripped."""
+    file and line, binary files and encodings are recognised, and a BOM is stripped."""
     fmt = spec["format"]
+    counts: dict[str, Any] = {
+        "files_read": 0, "binary_files_dropped": 0, "byte_order_marks_stripped": 0, "files_not_utf8": 0,
+    }
     if files is None:
-        files, matched_again = match_files(list(spec["paths"]), base_dir)
-    else:
-        matched_again = None
-    counts = {"files_read": 0, "binary_files_dropped": 0, "byte_order_marks_stripped": 0}
+        matched = match_files(list(spec["paths"]), base_dir)
+        files = matched.files
+        counts.update(listing_counts(matched.matched_again, matched.broken_links))
+    text_key = spec.get("text_column") or "text"
+    if fmt in ("jsonl", "csv", "parquet"):
+        counts.update(rows_missing_text_key=0, rows_null_text=0)
     frames, text_files = [], []
     for path in files:
         counts["files_read"] += 1
@@ -228,13 +232,15 @@ def _load_files(spec: Mapping[str, Any], base_dir: str | os.PathLike, files: lis
                 text_files.append((path, text))
                 continue
             if fmt == "text_lines":
-                frame = pd.DataFrame({"text": _lines(text)})
+                frame = pd.DataFrame({"text": textfiles.lines(text)})
             elif fmt == "jsonl":
-                frame = pd.DataFrame(_read_jsonl(path, text, counts))
+                frame = pd.DataFrame(_read_jsonl(path, text, text_key, counts))
             else:
                 frame = _read_csv(path, text)
         if fmt != "text_lines":
             _check_columns(path, frame, spec)
+        if fmt in ("csv", "parquet"):
+            _null_text_rows(frame, path, text_key, counts)
         frames.append(frame)
     if fmt == "text":
         paths = [p for p, _ in text_files]
@@ -247,10 +253,8 @@ def _load_files(spec: Mapping[str, Any], base_dir: str | os.PathLike, files: lis
         frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         frame["source"] = ",".join(spec["paths"])
         _assign_ids(frame, spec, prefix="row" if fmt != "text_lines" else "line")
-    if matched_again is not None:
-        counts["files_matched_twice"] = matched_again
     digest = hashlib.sha256(json.dumps([os.path.abspath(f) for f in files]).encode()).hexdigest()[:16]
-    return frame, f"files:{digest}", counts
+    return frame, f"files:{digest}", _named_cells(counts)
 
 
 def _assign_ids(frame: pd.DataFrame, spec: Mapping[str, Any], prefix: str) -> None:
@@ -402,7 +406,7 @@ def clean_and_select(
     """Strip spans, drop non-text, blank and short documents, then take a seeded sample;
     count every step.
 
-    Rules: lone surrogates become U+FFFD; values of the text column that are not strings
+    Rules: lone surrogates become U+FFFD; CRLF and CR line endings become LF; values of the text column that are not strings
     (numbers, booleans) and texts whose words hold no letter ("42", "3.14") are not text:
     dropped and counted in ``dropped_not_text``; ``strip_pattern`` spans are removed;
     control characters become spaces; undecodable bytes were already replaced by U+FFFD
@@ -418,6 +422,11 @@ def clean_and_select(
         frame["not_text"] = False
     frame["text"] = frame["text"].astype(object)
     quality["surrogates_replaced"] = _replace_surrogates(frame)
+    # CRLF or CR line endings give other tokens and offsets than LF for the same text
+    has_cr = frame["text"].map(lambda t: isinstance(t, str) and "\r" in t).to_numpy(dtype=bool)
+    quality["line_endings_normalised"] = int(has_cr.sum())
+    if has_cr.any():
+        frame.loc[has_cr, "text"] = frame.loc[has_cr, "text"].map(textfiles.normalise_line_endings)
     not_text = frame["not_text"].to_numpy(dtype=bool) | frame["text"].map(_numbers_only).to_numpy(dtype=bool)
     quality["dropped_not_text"] = int(not_text.sum())
     frame = frame[~not_text].drop(columns="not_text")

