@@ -15,11 +15,20 @@ $(BIN)/snakemake: requirements.lock requirements-data.lock pyproject.toml
 
 install: $(BIN)/snakemake
 
+# Your own config and results folder: make run CONFIG=my.yaml OUT=runs/mine
+# CONFIG is checked first (a YAML mistake is named with file, line and column); OUT runs
+# in that folder (results/ and logs/ there), reading relative data paths from here.
+CONFIG ?=
+OUT ?=
+SNAKEMAKE_ARGS := $(if $(CONFIG),--configfile $(abspath $(CONFIG))) \
+  $(if $(OUT),--directory $(abspath $(OUT)) --config input_dir=$(CURDIR))
+
 run: install
-	$(BIN)/snakemake --cores $(CORES)
+	$(if $(CONFIG),PYTHONPATH=workflow $(BIN)/python -m scalelaw.config $(CONFIG))
+	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
 
 report: run
-	$(BIN)/snakemake --report report.html
+	$(BIN)/snakemake --report $(if $(OUT),$(abspath $(OUT))/)report.html $(SNAKEMAKE_ARGS)
 
 # Copy the results table of the default run into README.md (tests/test_report.py checks its shape).
 readme: run

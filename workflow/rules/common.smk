@@ -20,11 +20,11 @@ from scalelaw import manifest as corpus_manifests  # noqa: E402
 from scalelaw.config import canonical  # noqa: E402
 
 
-def stop_on_config_errors(problems):
+def stop_on_config_errors(problems, where="in the configuration"):
     """One line per mistake and no traceback; no job has run, nothing is written."""
     if problems:
         print("\n".join(problems), file=sys.stderr)
-        print(f"{len(problems)} problem(s) in the configuration; nothing was run.", file=sys.stderr)
+        print(f"{len(problems)} problem(s) {where}; nothing was run.", file=sys.stderr)
         sys.exit(1)
 
 
@@ -32,8 +32,13 @@ stop_on_config_errors(
     config_checks.check(config, yaml.safe_load(CONFIG_SCHEMA.read_text()), workflow.configfiles)
 )
 validate(config, CONFIG_SCHEMA)  # fills in the schema's defaults
+# resolved here, once, before the stage rule files read config: data paths of a run in
+# its own folder (input_dir), and the corpus of generate and ladder (one of use_corpora)
+config_checks.resolve_input_paths(config)
+for _note in config_checks.resolve_stage_corpora(config):
+    print(_note, file=sys.stderr)
 stop_on_config_errors([f"config: {line}" for line in config_checks.semantic_errors(config, os.getcwd())])
-stop_on_config_errors(config_checks.results_dir_errors(os.getcwd()))
+stop_on_config_errors(config_checks.results_dir_errors(os.getcwd()), where="with the results folder")
 
 CORPORA = list(config["use_corpora"])
 
@@ -62,7 +67,11 @@ def corpus_manifest(wildcards):
     path = f"results/{wildcards.corpus}/inputs/manifest.json"
     try:
         corpus_manifests.refresh(spec, path, base_dir=".")
-    except (OSError, ValueError) as err:
+    except OSError as err:
+        if str(err).startswith("cannot write"):  # scalelaw.io's message: the outputs, not the data
+            stop_on_config_errors([config_checks.output_error_line(err)], where="with the results folder")
+        stop_on_config_errors([f"corpora.{wildcards.corpus}: cannot list its files: {err}"])
+    except ValueError as err:
         stop_on_config_errors([f"corpora.{wildcards.corpus}: cannot list its files: {err}"])
     return path
 
