@@ -18,6 +18,7 @@ sys.path.insert(0, str(WORKFLOW_DIR))
 from scalelaw import config as config_checks  # noqa: E402
 from scalelaw import manifest as corpus_manifests  # noqa: E402
 from scalelaw.config import canonical  # noqa: E402
+from scalelaw.errors import OutputError  # noqa: E402
 
 
 def stop_on_config_errors(problems, where="in the configuration"):
@@ -67,11 +68,9 @@ def corpus_manifest(wildcards):
     path = f"results/{wildcards.corpus}/inputs/manifest.json"
     try:
         corpus_manifests.refresh(spec, path, base_dir=".")
-    except OSError as err:
-        if str(err).startswith("cannot write"):  # scalelaw.io's message: the outputs, not the data
-            stop_on_config_errors([config_checks.output_error_line(err)], where="with the results folder")
-        stop_on_config_errors([f"corpora.{wildcards.corpus}: cannot list its files: {err}"])
-    except ValueError as err:
+    except OutputError as err:  # the manifest cannot be written: the outputs, not the data
+        stop_on_config_errors([config_checks.output_error_line(err)], where="with the results folder")
+    except (OSError, ValueError) as err:
         stop_on_config_errors([f"corpora.{wildcards.corpus}: cannot list its files: {err}"])
     return path
 
@@ -107,6 +106,20 @@ def all_targets():
     targets += generate_targets()  # defined in generate.smk (empty unless generate.enabled)
     targets += ladder_targets()  # defined in ladder.smk (empty unless ladder.enabled or law_tables)
     return targets
+
+
+def _attempt(wildcards, attempt):
+    return attempt
+
+
+def give_every_rule_its_attempt():
+    """Every rule gets the resource ``attempt`` (1, then 2 on a retry): a rule script has
+    no other way to know it is a retry, which scalelaw.logs needs to stop the retry of a
+    job that met a data error. Called once, after the rule files are included, so rules
+    owned by any stage (and `--retries` given on the command line) are covered."""
+    for each in workflow.rules:
+        if "attempt" not in each.resources:
+            each.resources["attempt"] = _attempt
 
 
 def _stop_jobs_on_interrupt():
