@@ -11,9 +11,10 @@ CONFIG_SCHEMA = WORKFLOW_DIR / "schemas" / "config.schema.yaml"
 
 # Rule scripts import the scalelaw package from here, also in cluster jobs and for
 # people who did not `pip install -e .`.
-os.environ["PYTHONPATH"] = os.pathsep.join(
+# (set here, not required from the user: so no `envvars:` directive)
+os.environ.update(PYTHONPATH=os.pathsep.join(
     p for p in [str(WORKFLOW_DIR), os.environ.get("PYTHONPATH", "")] if p
-)
+))
 sys.path.insert(0, str(WORKFLOW_DIR))
 from scalelaw import config as config_checks  # noqa: E402
 from scalelaw import manifest as corpus_manifests  # noqa: E402
@@ -33,7 +34,7 @@ stop_on_config_errors(
     config_checks.check(config, yaml.safe_load(CONFIG_SCHEMA.read_text()), workflow.configfiles)
 )
 validate(config, CONFIG_SCHEMA)  # fills in the schema's defaults
-# resolved here, once, before the stage rule files read config: data paths of a run in
+# resolved here, once, before the stages' .smk files read config: data paths of a run in
 # its own folder (input_dir), and the corpus of generate and ladder (one of use_corpora)
 config_checks.resolve_input_paths(config)
 for _note in config_checks.resolve_stage_corpora(config):
@@ -113,7 +114,7 @@ def _attempt(wildcards, attempt):
 
 
 def give_every_rule_its_attempt():
-    """Every rule gets the resource ``attempt`` (1, then 2 on a retry): a rule script has
+    """Every rule gets the resource ``attempt`` (1, then 2 on a retry); a rule script has
     no other way to know it is a retry, which scalelaw.logs needs to stop the retry of a
     job that met a data error. Called once, after the rule files are included, so rules
     owned by any stage (and `--retries` given on the command line) are covered."""
