@@ -64,8 +64,33 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_config_one_line_and_nothing_written(case, tmp_path):
+# checked by the generation plan (generate.smk), not by scalelaw.config
+THROUGH_SNAKEMAKE_ONLY = {"gpt-2"}
+
+
+def prepared(text: str, tmp_path) -> tuple[list[str], list[str]]:
+    """(problems, notes) of a --configfile over config/config.yaml, by the code common.smk runs."""
+    from snakemake.utils import update_config
+
+    from scalelaw import config as config_checks
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    update_config(config, yaml.safe_load(text))  # as Snakemake merges a --configfile
+    schema = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+    return config_checks.prepare(config, schema, [str(path)], str(tmp_path))
+
+
+@pytest.mark.parametrize("case", sorted(set(CASES) - THROUGH_SNAKEMAKE_ONLY))
+def test_bad_config_gives_one_line_naming_the_key(case, tmp_path):
+    text, expected = CASES[case]
+    problems, _ = prepared(text, tmp_path)
+    assert any(expected in line for line in problems), problems
+
+
+@pytest.mark.parametrize("case", ["typo", "glob", "gpt-2"])
+def test_bad_config_stops_snakemake_before_any_job_nothing_written(case, tmp_path):
     text, expected = CASES[case]
     (tmp_path / "bad.yaml").write_text(text)
     proc = snakemake(tmp_path, "--cores", "1", configfile=tmp_path / "bad.yaml", check=False)
@@ -95,6 +120,7 @@ def test_several_mistakes_are_all_reported(tmp_path):
     assert "3 problem(s) in the configuration" in proc.stderr
 
 
+@pytest.mark.slow
 def test_the_default_and_test_configs_are_valid(tmp_path):
     for config in (ROOT / "config" / "config.yaml", TEST_CONFIG):
         proc = snakemake(tmp_path, "-n", configfile=config, check=False)
@@ -204,6 +230,23 @@ def _own_corpus(tmp_path):
     return config
 
 
+def test_a_config_naming_only_your_corpus_resolves_the_stage_corpora(tmp_path):
+    config = _own_corpus(tmp_path)
+    problems, notes = prepared(config.read_text(), tmp_path)
+    assert problems == []
+    assert notes == [
+        "scalelaw: generate.corpus 'sotu' is not in use_corpora; using 'mine', the first of use_corpora "
+        "(prompts are cut from it)",
+        "scalelaw: ladder.corpus 'sotu' is not in use_corpora; using 'mine', the first of use_corpora "
+        "(the ladder trains on it)",
+    ]
+    # a stage that names a corpus in use, or is off, is left alone
+    text = yaml.safe_dump({**yaml.safe_load(config.read_text()), "generate": {"enabled": False, "corpus": "sotu"},
+                           "use_corpora": ["mine"]})
+    assert [n for n in prepared(text, tmp_path)[1] if n.startswith("scalelaw: generate")] == []
+
+
+@pytest.mark.slow
 def test_a_config_naming_only_your_corpus_runs_every_stage_on_it(tmp_path):
     from support.workflow_helpers import planned_jobs
 
@@ -216,6 +259,7 @@ def test_a_config_naming_only_your_corpus_runs_every_stage_on_it(tmp_path):
     assert jobs["corpus"] == 1 and jobs["generate_prompts"] >= 1 and jobs["ladder_data"] == 1
 
 
+@pytest.mark.slow
 def test_a_run_in_its_own_folder_reads_data_from_input_dir(tmp_path):
     config = _own_corpus(tmp_path)
     run_dir = tmp_path / "runs" / "mine"

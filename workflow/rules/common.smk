@@ -3,8 +3,6 @@ import re
 import sys
 from pathlib import Path
 
-import yaml
-from snakemake.utils import validate
 
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 CONFIG_SCHEMA = WORKFLOW_DIR / "schemas" / "config.schema.yaml"
@@ -30,16 +28,12 @@ def stop_on_config_errors(problems, where="in the configuration"):
         sys.exit(1)
 
 
-stop_on_config_errors(
-    config_checks.check(config, yaml.safe_load(CONFIG_SCHEMA.read_text()), workflow.configfiles)
-)
-validate(config, CONFIG_SCHEMA)  # fills in the schema's defaults
-# resolved here, once, before the stages' .smk files read config: data paths of a run in
-# its own folder (input_dir), and the corpus of generate and ladder (one of use_corpora)
-config_checks.resolve_input_paths(config)
-for _note in config_checks.resolve_stage_corpora(config):
+# resolved here, once, before the stages' .smk files read config: schema defaults, data
+# paths of a run in its own folder (input_dir), the corpus of generate and ladder
+_problems, _notes = config_checks.prepare(config, CONFIG_SCHEMA, workflow.configfiles, os.getcwd())
+for _note in _notes:
     print(_note, file=sys.stderr)
-stop_on_config_errors([f"config: {line}" for line in config_checks.semantic_errors(config, os.getcwd())])
+stop_on_config_errors(_problems)
 stop_on_config_errors(config_checks.results_dir_errors(os.getcwd()), where="with the results folder")
 
 CORPORA = list(config["use_corpora"])

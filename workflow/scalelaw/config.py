@@ -362,6 +362,25 @@ def check(config: Mapping[str, Any], schema: Mapping[str, Any], config_files: It
     return [f"config: {line}" for line in duplicate_key_errors(config_files) + schema_errors(config, schema)]
 
 
+def prepare(config: dict[str, Any], schema_path: str | os.PathLike, config_files: Iterable[str] = (),
+            base_dir: str = ".") -> tuple[list[str], list[str]]:
+    """Everything the workflow checks and resolves before its stage files read ``config``
+    (common.smk calls this): schema mistakes, then schema defaults filled in, input paths
+    and stage corpora resolved, then cross-key and file-system checks. Changes ``config``
+    in place; returns (problems, notes), one line each; problems stop the run."""
+    from pathlib import Path
+
+    from snakemake.utils import validate
+
+    problems = check(config, yaml.safe_load(Path(schema_path).read_text()), config_files)
+    if problems:
+        return problems, []
+    validate(config, str(schema_path))  # fills in the schema's defaults
+    resolve_input_paths(config)
+    notes = resolve_stage_corpora(config)
+    return [f"config: {line}" for line in semantic_errors(config, base_dir)], notes
+
+
 def main(argv: list[str]) -> int:
     """``python -m scalelaw.config FILE...``: check config files before Snakemake reads
     them. Snakemake reads a --configfile before the workflow starts and names no line for
