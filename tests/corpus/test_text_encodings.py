@@ -176,3 +176,10 @@ def test_a_glob_of_only_broken_links_says_so(tmp_path):
     os.symlink(tmp_path / "gone.txt", tmp_path / "broken.txt")
     with pytest.raises(corpus.CorpusError, match="every file matched is a broken link: .*broken.txt"):
         corpus.load_corpus({"source": "files", "format": "text", "paths": ["*.txt"]}, tmp_path)
+
+
+def test_an_unreadable_file_names_the_corpus_and_the_file(tmp_path):
+    (tmp_path / "a.txt").write_text(PROSE)
+    with pytest.raises(corpus.CorpusError, match=r"corpora\.mine: .*gone\.txt: cannot read: No such file"):
+        corpus.load_corpus({"source": "files", "format": "text", "paths": ["*.txt"]}, tmp_path, name="mine",
+                           files=[str(tmp_path / "a.txt"), str(tmp_path / "gone.txt")])
