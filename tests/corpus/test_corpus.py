@@ -99,8 +99,8 @@ def test_hub_dataset_offline_fails_fast_with_advice():
     if hub_reachable():
         pytest.skip("the hub is reachable from here; this test checks the offline path")
     start = time.monotonic()
-    with pytest.raises(Exception, match="HF_HUB_OFFLINE"):
-        corpus.load_corpus({"source": "hub", "path": "stanfordnlp/imdb", "revision": "main"})
+    with pytest.raises(corpus.CorpusError, match=r"corpora\.imdb: .*'stanfordnlp/imdb'.*HF_HUB_OFFLINE"):
+        corpus.load_corpus({"source": "hub", "path": "stanfordnlp/imdb", "revision": "main"}, name="imdb")
     assert time.monotonic() - start < 15
 
 

@@ -68,6 +68,15 @@ def _load_sotu(spec: Mapping[str, Any]):
 
 
 def _load_hub(spec: Mapping[str, Any]):
+    from scalelaw.hub import HubUnavailable
+
+    try:
+        return _load_hub_dataset(spec)
+    except HubUnavailable as err:  # offline and not cached: the setting cannot be used here
+        raise CorpusError(str(err)) from err
+
+
+def _load_hub_dataset(spec: Mapping[str, Any]):
     import datasets
 
     from scalelaw.hub import hub_call

@@ -90,12 +90,15 @@ def load_tokenizer(spec: str, revision: str | None = None):
     elif Path(spec).is_dir():
         tokenizer = AutoTokenizer.from_pretrained(spec)
     else:
-        from scalelaw.hub import hub_call
+        from scalelaw.hub import HubUnavailable, hub_call
 
-        tokenizer = hub_call(
-            lambda: AutoTokenizer.from_pretrained(spec, revision=revision),
-            what=f"tokenizer {spec!r}",
-        )
+        try:
+            tokenizer = hub_call(
+                lambda: AutoTokenizer.from_pretrained(spec, revision=revision),
+                what=f"tokenizer {spec!r}",
+            )
+        except HubUnavailable as err:  # offline and not cached: one line on the console
+            raise TokenizerError(f"tokenizer.name: {err}") from err
     if not getattr(tokenizer, "is_fast", False):
         raise TokenizerError(f"tokenizer {spec!r} has no fast (Rust) version; offsets need one")
     # Documents are far longer than any model context; we only count tokens.
