@@ -38,13 +38,14 @@ WESTERN = "He said \u201cno\u201d \u2014 it\u2019s over. Caf\u00e9, na\u00efve r
         ("UTF-8 with BOM", codecs.BOM_UTF8 + WESTERN.encode(), "utf-8"),
         ("UTF-8 with a stray bad byte", WESTERN.encode() + b" \xff end.", "utf-8"),
         ("UTF-8 with one stray NUL", b"Mostly fine text with a stray \x00 in it. " * 2, "utf-8"),
+        ("short text with two control characters", b"First part.\x07Second part.\x00 Third part.", "utf-8"),
     ],
 )
 def test_text_in_any_encoding_is_decoded_not_dropped(name, data, encoding):
     decoded = textfiles.decode(data)
     assert decoded is not None, name
     assert codecs.lookup(decoded.encoding).name == codecs.lookup(encoding).name, name
-    if "stray" not in name and "NBSP" not in name and not name.startswith(("Cyrillic", "Shift")):
+    if not any(word in name for word in ("stray", "NBSP", "control", "Cyrillic", "Shift")):
         assert decoded.text.rstrip() == WESTERN or "\u00e9" in decoded.text, name
 
 

@@ -13,7 +13,7 @@ Binary or text is decided by content, not by the share of bytes that are not UTF
 - NUL bytes in a regular column (at least NUL_SHARE of the bytes) are UTF-16 or UTF-32
   without a mark;
 - a file is binary when no charset fits, or when, once decoded, at least CONTROL_SHARE
-  of its characters are control characters, NUL included (random or compressed bytes
+  (and CONTROL_MIN) of its characters are control characters, NUL included (random or compressed bytes
   decoded as Windows-1252 give about 11 %, images more, text about none; a stray NUL or
   escape code in a text stays, replaced by a space and counted by the corpus step).
 
@@ -33,6 +33,8 @@ from scalelaw.errors import DataError
 
 NUL_SHARE = 0.01
 CONTROL_SHARE = 0.05
+# ... and at least this many: two stray control characters in a 40-character text stay text
+CONTROL_MIN = 8
 # C0 and C1 control characters other than tab, line feed, carriage return and form feed
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -184,7 +186,8 @@ def decode(data: bytes) -> Decoded | None:
             if encoding is None:
                 return None
             result = Decoded(data.decode(encoding, errors="replace"), codecs.lookup(encoding).name)
-    if result.text and len(_CONTROL.findall(result.text)) >= CONTROL_SHARE * len(result.text):
+    controls = len(_CONTROL.findall(result.text))
+    if controls >= CONTROL_MIN and controls >= CONTROL_SHARE * len(result.text):
         return None
     return result
 
