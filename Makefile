@@ -8,8 +8,10 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-# The same config and results folder for the run, its report and its answers.
-RUN_ARGS := $(if $(CONFIG),--configfile $(abspath $(CONFIG))) $(if $(OUT),--directory $(OUT))
+# The same config and results folder for the run, its report and its answers. With OUT the
+# run happens in that folder (results/ and logs/ there), reading relative data paths from here.
+RUN_ARGS := $(if $(CONFIG),--configfile $(abspath $(CONFIG))) \
+  $(if $(OUT),--directory $(abspath $(OUT)) --config input_dir=$(CURDIR))
 REPORT_HTML := $(abspath $(or $(OUT),.))/report.html
 ANSWERS := PYTHONPATH=workflow $(BIN)/python -m scalelaw.answers $(or $(OUT),.) \
 	$(if $(CONFIG),--configfile $(CONFIG)) --report-hint "make report$(if $(CONFIG), CONFIG=$(CONFIG))$(if $(OUT), OUT=$(OUT))"
@@ -33,8 +35,10 @@ $(BIN)/snakemake: requirements.lock requirements-data.lock pyproject.toml
 install: $(BIN)/snakemake
 
 # The answers are printed here rather than by the Snakefile's onsuccess (SCALELAW_ANSWERS=0),
-# so that they also come when there was nothing left to run.
+# so that they also come when there was nothing left to run. CONFIG is checked first (a YAML
+# mistake is named with file, line and column).
 run: install
+	$(if $(CONFIG),PYTHONPATH=workflow $(BIN)/python -m scalelaw.config $(CONFIG))
 	SCALELAW_ANSWERS=0 $(BIN)/snakemake --cores $(CORES) $(RUN_ARGS)
 	@$(ANSWERS)
 

@@ -27,6 +27,9 @@ include: "workflow/rules/generate.smk"
 include: "workflow/rules/ladder.smk"
 
 
+give_every_rule_its_attempt()  # common.smk: a retry after a data error stops at once
+
+
 rule all:
     default_target: True
     input:

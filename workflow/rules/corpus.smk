@@ -14,7 +14,6 @@ rule corpus:
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
-        attempt=lambda wildcards, attempt: attempt,  # lets a data error stop its retry at once (logs.job)
     retries: 1
     conda:
         "../../envs/corpus.yaml"

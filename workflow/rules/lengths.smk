@@ -15,7 +15,6 @@ rule lengths:
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
-        attempt=lambda wildcards, attempt: attempt,  # a data error stops its retry at once (logs.job)
     retries: 1
     conda:
         "../../envs/extract.yaml"
@@ -65,7 +64,6 @@ rule lengths_variant:
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
-        attempt=lambda wildcards, attempt: attempt,  # a data error stops its retry at once (logs.job)
     retries: 1
     conda:
         "../../envs/extract.yaml"

@@ -13,7 +13,6 @@ rule tokenize:
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
-        attempt=lambda wildcards, attempt: attempt,  # a data error stops its retry at once (logs.job)
     retries: 1
     conda:
         "../../envs/extract.yaml"
