@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start a real one-node SLURM cluster on localhost, with accounting, for the cluster tests
-# (tests/test_cluster.py, `pytest -m cluster`). Debian 12, run as root.
+# (tests/workflow/test_cluster.py, `pytest -m cluster`). Debian 12, run as root.
 #
 #   .ci/slurm-up.sh      # installs the Debian packages if missing, starts the daemons
 #   .ci/slurm-down.sh    # stops every daemon this script started, by PID

@@ -3,37 +3,38 @@ import re
 import sys
 from pathlib import Path
 
-import yaml
-from snakemake.utils import validate
 
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 CONFIG_SCHEMA = WORKFLOW_DIR / "schemas" / "config.schema.yaml"
 
 # Rule scripts import the scalelaw package from here, also in cluster jobs and for
 # people who did not `pip install -e .`.
-os.environ["PYTHONPATH"] = os.pathsep.join(
+# (set here, not required from the user: so no `envvars:` directive)
+os.environ.update(PYTHONPATH=os.pathsep.join(
     p for p in [str(WORKFLOW_DIR), os.environ.get("PYTHONPATH", "")] if p
-)
+))
 sys.path.insert(0, str(WORKFLOW_DIR))
 from scalelaw import config as config_checks  # noqa: E402
 from scalelaw import manifest as corpus_manifests  # noqa: E402
 from scalelaw.config import canonical  # noqa: E402
+from scalelaw.errors import OutputError  # noqa: E402
 
 
-def stop_on_config_errors(problems):
+def stop_on_config_errors(problems, where="in the configuration"):
     """One line per mistake and no traceback; no job has run, nothing is written."""
     if problems:
         print("\n".join(problems), file=sys.stderr)
-        print(f"{len(problems)} problem(s) in the configuration; nothing was run.", file=sys.stderr)
+        print(f"{len(problems)} problem(s) {where}; nothing was run.", file=sys.stderr)
         sys.exit(1)
 
 
-stop_on_config_errors(
-    config_checks.check(config, yaml.safe_load(CONFIG_SCHEMA.read_text()), workflow.configfiles)
-)
-validate(config, CONFIG_SCHEMA)  # fills in the schema's defaults
-stop_on_config_errors([f"config: {line}" for line in config_checks.semantic_errors(config, os.getcwd())])
-stop_on_config_errors(config_checks.results_dir_errors(os.getcwd()))
+# resolved here, once, before the stages' .smk files read config: schema defaults, data
+# paths of a run in its own folder (input_dir), the corpus of generate and ladder
+_problems, _notes = config_checks.prepare(config, CONFIG_SCHEMA, workflow.configfiles, os.getcwd())
+for _note in _notes:
+    print(_note, file=sys.stderr)
+stop_on_config_errors(_problems)
+stop_on_config_errors(config_checks.results_dir_errors(os.getcwd()), where="with the results folder")
 
 CORPORA = list(config["use_corpora"])
 
@@ -62,6 +63,8 @@ def corpus_manifest(wildcards):
     path = f"results/{wildcards.corpus}/inputs/manifest.json"
     try:
         corpus_manifests.refresh(spec, path, base_dir=".")
+    except OutputError as err:  # the manifest cannot be written: the outputs, not the data
+        stop_on_config_errors([config_checks.output_error_line(err)], where="with the results folder")
     except (OSError, ValueError) as err:
         stop_on_config_errors([f"corpora.{wildcards.corpus}: cannot list its files: {err}"])
     return path
@@ -98,6 +101,20 @@ def all_targets():
     targets += generate_targets()  # defined in generate.smk (empty unless generate.enabled)
     targets += ladder_targets()  # defined in ladder.smk (empty unless ladder.enabled or law_tables)
     return targets
+
+
+def _attempt(wildcards, attempt):
+    return attempt
+
+
+def give_every_rule_its_attempt():
+    """Every rule gets the resource ``attempt`` (1, then 2 on a retry); a rule script has
+    no other way to know it is a retry, which scalelaw.logs needs to stop the retry of a
+    job that met a data error. Called once, after the rule files are included, so rules
+    owned by any stage (and `--retries` given on the command line) are covered."""
+    for each in workflow.rules:
+        if "attempt" not in each.resources:
+            each.resources["attempt"] = _attempt
 
 
 def _stop_jobs_on_interrupt():

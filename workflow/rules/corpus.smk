@@ -9,11 +9,11 @@ rule corpus:
         spec=corpus_load_params,
     log:
         "logs/{corpus}/corpus.log",
+    priority: 10  # the text law first: summary.md within minutes, before training and generation
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
-        attempt=lambda wildcards, attempt: attempt,  # lets a data error stop its retry at once (logs.job)
     retries: 1
     conda:
         "../../envs/corpus.yaml"

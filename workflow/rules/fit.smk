@@ -17,6 +17,7 @@ rule fit:
         unit="|".join(config["fit"]["units"]),
     log:
         "logs/{corpus}/fit/{unit}.log",
+    priority: 10  # the text law first: summary.md within minutes, before training and generation
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
@@ -46,6 +47,7 @@ if SENSITIVITY:
             variants=list(SENSITIVITY.values()),
         log:
             "logs/{corpus}/sensitivity/fit.log",
+        priority: 10  # the text law first: summary.md within minutes, before training and generation
         threads: 1
         resources:
             mem_mb=lambda wildcards, attempt: 2000 * attempt,
@@ -72,6 +74,7 @@ rule fit_summary:
         units=config["fit"]["units"],
     log:
         "logs/{corpus}/fit_summary.log",
+    priority: 10  # the text law first: summary.md within minutes, before training and generation
     threads: 1
     resources:
         mem_mb=1000,

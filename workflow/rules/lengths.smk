@@ -10,11 +10,11 @@ rule lengths:
         shard=shard_index,
     log:
         "logs/{corpus}/lengths/{shard}.log",
+    priority: 10  # the text law first: summary.md within minutes, before training and generation
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
-        attempt=lambda wildcards, attempt: attempt,  # a data error stops its retry at once (logs.job)
     retries: 1
     conda:
         "../../envs/extract.yaml"
@@ -31,6 +31,7 @@ rule lengths_merge:
         doc_lengths="results/{corpus}/doc_lengths.parquet",
     log:
         "logs/{corpus}/lengths_merge.log",
+    priority: 10  # the text law first: summary.md within minutes, before training and generation
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
@@ -58,12 +59,11 @@ rule lengths_variant:
     # the longest jobs of a run (every shard of a corpus, segmented anew): started first
     # among the ready jobs, so that the short fit jobs fill the cores at the end instead of
     # one core waiting on the last variant (measured on the x4 corpus: 8 s of one core idle)
-    priority: 1
+    priority: 11  # above the other text-law rules (10)
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
-        attempt=lambda wildcards, attempt: attempt,  # a data error stops its retry at once (logs.job)
     retries: 1
     conda:
         "../../envs/extract.yaml"

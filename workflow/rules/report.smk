@@ -27,6 +27,7 @@ rule report_figures:
         color_by=config["report"]["color_by"],
     log:
         "logs/{corpus}/report_figures.log",
+    priority: 10  # the text law first: summary.md within minutes, before training and generation
     threads: 1
     resources:
         mem_mb=1500,
@@ -54,6 +55,7 @@ rule report_summary:
         ),
     log:
         "logs/report_summary.log",
+    priority: 10  # the text law first: summary.md within minutes, before training and generation
     threads: 1
     resources:
         mem_mb=1500,

@@ -8,11 +8,11 @@ rule tokenize:
         shard=shard_index,
     log:
         "logs/{corpus}/tokenize/{shard}.log",
+    priority: 10  # the text law first: summary.md within minutes, before training and generation
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
-        attempt=lambda wildcards, attempt: attempt,  # a data error stops its retry at once (logs.job)
     retries: 1
     conda:
         "../../envs/extract.yaml"

@@ -128,8 +128,13 @@ def _corpus_errors(name: str, spec: Mapping[str, Any], base_dir: str) -> list[st
         files = []
         for i, pattern in enumerate(spec["paths"]):
             full = pattern if os.path.isabs(pattern) else os.path.join(base_dir, pattern)
-            matches = sorted(m for m in glob.glob(full, recursive=True) if os.path.isfile(m))
-            if not matches:
+            found = sorted(glob.glob(full, recursive=True))
+            matches = [m for m in found if os.path.isfile(m)]
+            broken = [m for m in found if os.path.islink(m) and not os.path.exists(m)]
+            if not matches and broken:
+                lines.append(f"corpora.{name}.paths[{i}]: {pattern!r} matches only broken links "
+                             f"({', '.join(os.path.relpath(b, base_dir) for b in broken[:3])})")
+            elif not matches:
                 lines.append(f"corpora.{name}.paths[{i}]: {pattern!r} matches no file (relative to {os.path.abspath(base_dir)})")
             files += [m for m in matches if m not in files]
         fmt = spec.get("format")
@@ -177,11 +182,24 @@ def _model_folder_errors(generate: Mapping[str, Any], base_dir: str) -> list[str
 
 
 def results_dir_errors(base_dir: str = ".") -> list[str]:
+    """The outputs folder must be a folder the workflow can write (checked before any job,
+    so that a read-only results/ is named as such, not blamed on a corpus)."""
     results = os.path.join(base_dir, "results")
+    where = os.path.abspath(results)
     if os.path.exists(results) and not os.path.isdir(results):
-        return [f"results: {os.path.abspath(results)} is a file; the workflow writes its outputs into a "
-                "folder of that name (move the file away)"]
+        return [f"results: {where} is a file; the workflow writes its outputs into a folder of that name "
+                "(move the file away)"]
+    folder = results if os.path.isdir(results) else base_dir
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return [f"results: cannot write in {os.path.abspath(folder)} (permission denied); the workflow writes "
+                "its outputs under results/ (fix the permissions, or run elsewhere with --directory)"]
     return []
+
+
+def output_error_line(err: OSError) -> str:
+    """One line for an output that cannot be written (raised by scalelaw.io as
+    "cannot write <path>: <reason>"): the output is named, not the data."""
+    return f"results: {' '.join(str(err).split())} (check permissions and free space of the results folder)"
 
 
 def _tokenizer_errors(tokenizer: Mapping[str, Any], base_dir: str) -> list[str]:
@@ -212,16 +230,67 @@ def semantic_errors(config: Mapping[str, Any], base_dir: str = ".") -> list[str]
             lines += _corpus_errors(name, corpora[name], base_dir)
     lines += _tokenizer_errors(config.get("tokenizer", {}), base_dir)
     generate = config.get("generate") or {}
-    if generate.get("enabled") and generate.get("corpus") not in config.get("use_corpora", []):
-        lines.append(
-            f"generate.corpus: {generate.get('corpus')!r} is not in use_corpora; prompts are cut from that corpus"
-        )
     if generate.get("enabled"):
         lines += _model_folder_errors(generate, base_dir)
     names = [m.get("name") for m in generate.get("models", []) if isinstance(m, Mapping)]
     for dupe in sorted({n for n in names if names.count(n) > 1}):
         lines.append(f"generate.models: duplicate model name {dupe!r}")
     return lines
+
+
+# Stages that read one corpus of use_corpora: (config section, what it does with it)
+CORPUS_STAGES = {"generate": "prompts are cut from it", "ladder": "the ladder trains on it"}
+
+
+def resolve_stage_corpora(config: dict[str, Any]) -> list[str]:
+    """Point every enabled stage that reads one corpus at a corpus in use.
+
+    A config naming only the user's corpus (``use_corpora: [mine]``) leaves the default
+    ``generate.corpus: sotu``; instead of stopping, such a stage takes the first of
+    use_corpora. Changes ``config`` in place (before the stage rule files read it) and
+    returns one line per change, for the console.
+    """
+    in_use = list(config.get("use_corpora") or [])
+    notes = []
+    for section, purpose in CORPUS_STAGES.items():
+        stage = config.get(section)
+        if not isinstance(stage, dict) or not stage.get("enabled") or not in_use:
+            continue
+        named = stage.get("corpus")
+        if named not in in_use:
+            stage["corpus"] = in_use[0]
+            was = f"{named!r} is not in use_corpora" if named else "is not set"
+            notes.append(f"scalelaw: {section}.corpus {was}; using {in_use[0]!r}, the first of use_corpora ({purpose})")
+    return notes
+
+
+def resolve_input_paths(config: dict[str, Any]) -> None:
+    """With ``input_dir`` set, relative input paths are taken from that folder instead
+    of the working directory: a run with ``--directory runs/mine`` (``make run OUT=...``)
+    still reads ``data/...`` from the repository. Changes ``config`` in place."""
+    base = config.get("input_dir")
+    if not base:
+        return
+
+    def absolute(path: str) -> str:
+        return path if os.path.isabs(path) else os.path.normpath(os.path.join(base, path))
+
+    for spec in (config.get("corpora") or {}).values():
+        if isinstance(spec, dict) and spec.get("source") == "files" and isinstance(spec.get("paths"), list):
+            spec["paths"] = [absolute(p) for p in spec["paths"]]
+    tokenizer = config.get("tokenizer") or {}
+    name = tokenizer.get("name")
+    if isinstance(name, str) and not name.startswith("bundled:") and os.path.isdir(absolute(name)):
+        tokenizer["name"] = absolute(name)
+    for model in (config.get("generate") or {}).get("models") or []:
+        for key in ("path", "tokenizer"):
+            if isinstance(model, dict) and isinstance(model.get(key), str):
+                model[key] = absolute(model[key])
+        if isinstance(model, dict) and isinstance(model.get("gguf"), str) and not model["gguf"].startswith("package:"):
+            model["gguf"] = absolute(model["gguf"])
+    for table in (config.get("law_tables") or {}).values():
+        if isinstance(table, dict) and isinstance(table.get("path"), str):
+            table["path"] = absolute(table["path"])
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -291,3 +360,47 @@ def check(config: Mapping[str, Any], schema: Mapping[str, Any], config_files: It
     Run ``semantic_errors`` once this passes and the schema defaults are filled in.
     """
     return [f"config: {line}" for line in duplicate_key_errors(config_files) + schema_errors(config, schema)]
+
+
+def prepare(config: dict[str, Any], schema_path: str | os.PathLike, config_files: Iterable[str] = (),
+            base_dir: str = ".") -> tuple[list[str], list[str]]:
+    """Everything the workflow checks and resolves before its stage files read ``config``
+    (common.smk calls this): schema mistakes, then schema defaults filled in, input paths
+    and stage corpora resolved, then cross-key and file-system checks. Changes ``config``
+    in place; returns (problems, notes), one line each; problems stop the run."""
+    from pathlib import Path
+
+    from snakemake.utils import validate
+
+    problems = check(config, yaml.safe_load(Path(schema_path).read_text()), config_files)
+    if problems:
+        return problems, []
+    validate(config, str(schema_path))  # fills in the schema's defaults
+    resolve_input_paths(config)
+    notes = resolve_stage_corpora(config)
+    return [f"config: {line}" for line in semantic_errors(config, base_dir)], notes
+
+
+def main(argv: list[str]) -> int:
+    """``python -m scalelaw.config FILE...``: check config files before Snakemake reads
+    them. Snakemake reads a --configfile before the workflow starts and names no line for
+    a YAML mistake; this names file, line and column (``make run CONFIG=...`` runs it)."""
+    import sys
+
+    problems = []
+    for path in argv:
+        if not os.path.isfile(path):
+            problems.append(f"config: {path}: no such file")
+    problems += yaml_syntax_errors(p for p in argv if os.path.isfile(p))
+    problems += [f"config: {line}" for line in duplicate_key_errors(p for p in argv if os.path.isfile(p))]
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        print(f"{len(problems)} problem(s) in the configuration; nothing was run.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

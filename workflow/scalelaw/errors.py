@@ -12,3 +12,8 @@ from __future__ import annotations
 
 class DataError(ValueError):
     """Bad input: a file, row, table or setting named in the message."""
+
+
+class OutputError(OSError):
+    """An output that cannot be written ("cannot write <path>: <reason>"): a read-only
+    or full results folder, named as such and not blamed on the data; not retried."""

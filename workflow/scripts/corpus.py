@@ -9,7 +9,7 @@ with logs.job(snakemake) as log:
         fingerprint = f"manifest:{manifest.digest(listed)}"
         if spec["source"] == "files":
             files = [entry["path"] for entry in listed["files"]]
-            counts = {"files_matched_twice": listed["files_matched_twice"]}
+            counts = corpus.listing_counts(listed["files_matched_twice"], listed.get("broken_links", []))
 
     loaded = corpus.load_corpus(spec, base_dir=".", name=name, files=files)
     quality = {**loaded.quality, **counts}

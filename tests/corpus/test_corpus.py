@@ -45,13 +45,14 @@ def test_text_files_one_document_per_file(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.txt").write_text("First doc. Two sentences.")
     (tmp_path / "sub" / "b.txt").write_text("Second doc.")
-    (tmp_path / "c.txt").write_bytes(b"Bad byte \xff here.")
+    (tmp_path / "c.txt").write_bytes("Caf\u00e9 cr\u00e8me. Bad byte ".encode() + b"\xff here.")
     (tmp_path / "d.txt").write_text("   ")
     loaded = corpus.load_corpus({"source": "files", "format": "text", "paths": ["**/*.txt"]}, base_dir=tmp_path)
     docs = loaded.documents
     assert docs["doc_id"].tolist() == ["a.txt", "c.txt", "sub/b.txt"]
-    assert "\ufffd" in docs.set_index("doc_id").loc["c.txt", "text"]
-    assert loaded.quality["documents_with_replaced_bytes"] == 1
+    # UTF-8 with one stray byte stays UTF-8: the byte becomes U+FFFD, counted
+    assert docs.set_index("doc_id").loc["c.txt", "text"] == "Caf\u00e9 cr\u00e8me. Bad byte \ufffd here."
+    assert loaded.quality["documents_with_replaced_bytes"] == 1 and loaded.quality["files_not_utf8"] == 0
     assert loaded.quality["dropped_empty"] == 1
     assert loaded.quality["documents_read"] == 4
 
@@ -98,8 +99,8 @@ def test_hub_dataset_offline_fails_fast_with_advice():
     if hub_reachable():
         pytest.skip("the hub is reachable from here; this test checks the offline path")
     start = time.monotonic()
-    with pytest.raises(Exception, match="HF_HUB_OFFLINE"):
-        corpus.load_corpus({"source": "hub", "path": "stanfordnlp/imdb", "revision": "main"})
+    with pytest.raises(corpus.CorpusError, match=r"corpora\.imdb: .*'stanfordnlp/imdb'.*HF_HUB_OFFLINE"):
+        corpus.load_corpus({"source": "hub", "path": "stanfordnlp/imdb", "revision": "main"}, name="imdb")
     assert time.monotonic() - start < 15
 
 
@@ -144,18 +145,13 @@ def test_binary_files_are_dropped_and_counted(tmp_path):
     (tmp_path / "utf16.txt").write_bytes("Text in UTF-16 is not UTF-8.".encode("utf-16"))
     (tmp_path / "one_bad_byte.txt").write_bytes(b"Mostly fine \xff text with one bad byte and a stray \x00.")
     loaded = corpus.load_corpus({"source": "files", "format": "text", "paths": ["**/*.txt"]}, tmp_path)
-    assert sorted(loaded.documents["doc_id"]) == ["a.txt", "one_bad_byte.txt"]  # ids as if all were kept
+    # ids as if all were kept; UTF-16 with its byte order mark is text
+    assert sorted(loaded.documents["doc_id"]) == ["a.txt", "one_bad_byte.txt", "utf16.txt"]
     assert loaded.quality["files_read"] == 4
-    assert loaded.quality["binary_files_dropped"] == 2
-    assert loaded.quality["documents_read"] == 2  # documents of the text files
-
-
-def test_is_binary_rule():
-    assert corpus.is_binary(b"\x00" * 10 + b"x" * 80)  # 11 % NUL
-    assert not corpus.is_binary(b"\x00" * 5 + b"x" * 95)
-    assert corpus.is_binary(b"\xff" * 11 + b"x" * 89)
-    assert not corpus.is_binary("Ünïcödé ✓ text, all valid UTF-8".encode())
-    assert not corpus.is_binary(b"")
+    assert loaded.quality["binary_files_dropped"] == 1
+    assert loaded.quality["binary_files_dropped_at"].endswith("bin/random.txt")
+    assert loaded.quality["documents_read"] == 3  # documents of the text files
+    assert loaded.documents.set_index("doc_id").loc["utf16.txt", "text"] == "Text in UTF-16 is not UTF-8."
 
 
 def test_bom_at_start_of_text_files_is_stripped_and_counted(tmp_path):
@@ -213,8 +209,8 @@ def test_every_file_needs_the_columns(tmp_path):
 def test_a_file_matched_by_two_globs_is_read_once(tmp_path):
     (tmp_path / "a.txt").write_text("Alpha doc.")
     (tmp_path / "b.txt").write_text("Beta doc.")
-    files, again = corpus.match_files(["a.txt", "*.txt"], tmp_path)
-    assert [f.rsplit("/", 1)[-1] for f in files] == ["a.txt", "b.txt"] and again == 1
+    matched = corpus.match_files(["a.txt", "*.txt"], tmp_path)
+    assert [f.rsplit("/", 1)[-1] for f in matched.files] == ["a.txt", "b.txt"] and matched.matched_again == 1
     loaded = corpus.load_corpus({"source": "files", "format": "text", "paths": ["a.txt", "*.txt"]}, tmp_path)
     assert loaded.documents["doc_id"].tolist() == ["a.txt", "b.txt"]
     assert loaded.quality["files_matched_twice"] == 1

@@ -31,7 +31,7 @@ import yaml
 
 pytestmark = pytest.mark.cluster
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SNAKEFILE = ROOT / "Snakefile"
 TEST_CONFIG = ROOT / "tests" / "config" / "test.yaml"
 SLURM_PROFILE = ROOT / "workflow" / "profiles" / "slurm"

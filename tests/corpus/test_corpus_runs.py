@@ -157,6 +157,27 @@ def test_binary_bom_numbers_and_surrogates(tmp_path):
     assert texts[1] == "Broken \ufffd pair. Yes."
 
 
+def test_legacy_encodings_line_endings_and_broken_links_through_the_workflow(tmp_path):
+    """The corpus job reads the files its manifest lists: the counts and names that come
+    from the listing (broken links) and from reading (encodings) both reach the table."""
+    (tmp_path / "t").mkdir()
+    for i in range(3):
+        (tmp_path / "t" / f"d{i}.txt").write_text(normal_doc(i))
+    (tmp_path / "t" / "win.txt").write_bytes("Caf\u00e9 \u201cquoted\u201d here. It\u2019s fine.".encode("cp1252"))
+    (tmp_path / "t" / "crlf.txt").write_bytes(normal_doc(2).replace(". ", ".\r\n").encode())
+    os.symlink(tmp_path / "nowhere.txt", tmp_path / "t" / "gone.txt")
+    config = write_config(tmp_path / "c.yaml", use_corpora=["t"],
+                          **{"corpora.t": {"source": "files", "format": "text", "paths": ["t/*.txt"]}})
+    snakemake(tmp_path, "--cores", "1", "results/t/documents.parquet", configfile=config)
+    q = quality(tmp_path, "t")
+    assert q["broken_links"] == 1 and q["broken_links_at"] == "t/gone.txt"
+    assert q["files_not_utf8"] == 1 and q["files_not_utf8_encodings"] == "cp1252 x1"
+    assert q["line_endings_normalised"] == 1 and q["documents_kept"] == 5
+    docs = pd.read_parquet(tmp_path / "results" / "t" / "documents.parquet").set_index("doc_id")
+    assert docs.loc["win.txt", "text"] == "Caf\u00e9 \u201cquoted\u201d here. It\u2019s fine."
+    assert docs.loc["crlf.txt", "text"] == normal_doc(2).replace(". ", ".\n")
+
+
 # --- 5. pathological documents are flagged and bounded ----------------------------------------
 
 
