@@ -60,7 +60,8 @@ def test_config_mistakes_stop_the_run_with_one_line(tmp_path):
                                                               "law_tables": {"t": {"path": "missing.csv", "x": ["a"], "y": "b", "law": "saturating_power"}}})
     proc = snakemake(tmp_path, "-n", configfile=config, check=False)
     assert proc.returncode != 0
-    assert "ladder.corpus: 'nope' is not in use_corpora" in proc.stderr
+    # a corpus not in use is replaced by the first of use_corpora, with a note (scalelaw.config)
+    assert "ladder.corpus 'nope' is not in use_corpora; using 'sotu'" in proc.stderr
     assert "law_tables.t.path: no file 'missing.csv'" in proc.stderr
 
 
