@@ -112,3 +112,20 @@ def test_snakemake_stops_before_any_job_with_one_line_per_mistake(tmp_path):
     assert f"config: law_tables.t: {bad_table}:3: unterminated quote (a field opened with \" is never closed)" in lines
     assert lines[-1] == "2 problem(s) in the configuration; nothing was run."
     assert not (tmp_path / "results").exists()
+
+
+def test_job_params_and_model_folder_of_a_size():
+    config = validated()
+    plan = ladder_plan.plan_ladder(config)
+    ladder = config["ladder"]
+    size = ladder["sizes"][0]["name"]
+    largest = max(ladder["tokens"])
+
+    class Wildcards:
+        run = f"{size}_D{largest}"
+
+    assert plan.job_params(Wildcards) == plan.run_params(Wildcards.run)
+    assert list(plan.job_params(Wildcards)) == sorted(plan.run_params(Wildcards.run))  # canonical: keys sorted
+    assert plan.model_dir(size) == f"results/{ladder['corpus']}/ladder/models/{size}_D{largest}"
+    with pytest.raises(DataError, match="no size named 'nope'"):
+        plan.model_dir("nope")

@@ -20,17 +20,10 @@ LADDER_GPU = LADDER_PLAN.gpu
 LAW_TABLES = LADDER_PLAN.law_tables
 
 
-def ladder_figures():
-    return LADDER_PLAN.figures()
-
-
-def ladder_targets():
-    """Final outputs of the ladder and of every law table (empty when neither is configured)."""
-    return LADDER_PLAN.targets()
-
-
-def ladder_run_params(wildcards):
-    return canonical(LADDER_PLAN.run_params(wildcards.run))
+# names the rules and common.smk use (bound methods: no functions beside rules, for --lint)
+ladder_figures = LADDER_PLAN.figures
+ladder_targets = LADDER_PLAN.targets  # final outputs of the ladder and of every law table
+ladder_run_params = LADDER_PLAN.job_params
 
 
 wildcard_constraints:

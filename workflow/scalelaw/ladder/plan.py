@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ..config import canonical
 from ..errors import DataError
 from . import design
 
@@ -78,6 +79,19 @@ class LadderPlan:
         spec = self.runs[run]
         return {"size": design.size_spec(self.settings, spec["size"]), "tokens": spec["tokens"],
                 "train": self.settings["train"], "device": self.settings["device"], "dtype": self.settings["dtype"]}
+
+    def job_params(self, wildcards) -> dict[str, Any]:
+        """The ladder_train job's ``spec`` param, canonical (key order fixed)."""
+        return canonical(self.run_params(wildcards.run))
+
+    def model_dir(self, size: str) -> str:
+        """The Hugging Face folder of the largest-budget run of ladder size ``size``."""
+        runs = [r for r in self.runs.values() if r["size"] == size]
+        if not runs:
+            raise LadderConfigError(f"ladder.sizes: no size named {size!r} in the ladder (sizes: "
+                                    f"{', '.join(sorted({r['size'] for r in self.runs.values()}))})")
+        largest = max(runs, key=lambda r: (r["tokens"], r["run"]))
+        return self.path(f"models/{largest['run']}")
 
     def budgets(self) -> dict[str, float | None]:
         """Run -> compute budget of an IsoFLOP design (None for grid runs)."""
