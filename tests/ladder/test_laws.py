@@ -217,3 +217,13 @@ def test_fit_ladder_reports_exponents_for_both_parameter_counts():
     assert results[1]["A"].estimate == pytest.approx(results[0]["A"].estimate * 1.5 ** results[0]["alpha"].estimate,
                                                      rel=1e-2)
     assert "holdout_rel_error" in summary["leave_largest_out"]
+
+
+def test_wald_intervals_pass_the_same_identification_test():
+    n, d = np.meshgrid([1e5, 2e5, 4e5, 8e5, 1.6e6], [1e6, 3e6])
+    x = np.column_stack([n.ravel(), d.ravel()])
+    y = get_law("chinchilla").predict(x, TRUTH) * np.exp(np.random.default_rng(0).normal(0, 3e-3, len(x)))
+    fit = fit_with_intervals("chinchilla", x, y, f_scale=1e-3, n_resamples=0)
+    assert fit.n_resamples == 0 and "beta" in fit.diagnostics["not_identified"]
+    assert np.isnan(fit["beta"].ci_low) and fit["beta"].ci_method.startswith("not identified: 2 distinct")
+    assert "alpha" not in fit.diagnostics["not_identified"] and fit["alpha"].ci_method.startswith("Wald")

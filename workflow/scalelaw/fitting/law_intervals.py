@@ -98,7 +98,7 @@ def fit_with_intervals(
     fit = law.fit(x, y, loss=loss, f_scale=f_scale, n_starts=n_starts, confidence_level=confidence_level,
                   n_unit=unit, group=group, analysis=analysis)
     if n_resamples <= 0:
-        return fit
+        return _mark_unidentified(fit, structurally_unidentified(law, np.asarray(x, float)), unit)
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(law.x_names) == 1:
         x = x.reshape(-1)
@@ -147,6 +147,23 @@ def fit_with_intervals(
                             f"{unit} or failed")
     if unidentified:
         fit.warnings.append("not identified by these " + unit + ": " + "; ".join(f"{k_}: {v}" for k_, v in unidentified.items()))
+    return fit
+
+
+def _mark_unidentified(fit: FitResult, structural: dict[str, str], unit: str) -> FitResult:
+    """Wald intervals (no resamples) pass the same test as resampled ones."""
+    unidentified = {}
+    for name, p in fit.params.items():
+        if not np.isfinite(p.ci_low) and p.ci_method == "none":
+            continue  # a derived quantity: no interval was claimed
+        why = structural.get(name) or not_identified(p, MIN_OK_RESAMPLES)
+        if why:
+            unidentified[name] = why
+            fit.params[name] = Param(p.estimate, ci_method=f"not identified: {why}")
+    fit.diagnostics["not_identified"] = unidentified
+    if unidentified:
+        fit.warnings.append("not identified by these " + unit + ": "
+                            + "; ".join(f"{k}: {v}" for k, v in unidentified.items()))
     return fit
 
 
