@@ -1,0 +1,134 @@
+"""The sampling noise of a document's mean sentence length, exact at small sentence counts.
+
+A document with n sentences of lengths mu * e_1, ..., mu * e_n (mu its level, the e_k
+relative lengths of mean 1) has S = mu * m_n, m_n the mean of n relative lengths. The
+document null (nulls.py) needs, for every sentence count n, draws of log m_n and its
+mean and variance: the log of a mean of few sentences is biased low (about
+-cv^2 / (2 n), plus terms in 1 / n^2 that matter at 3 to 10 sentences) and the bias
+changes with n, so an approximation that is wrong at small n makes a trend of its own.
+
+:class:`SentenceNoise` holds a pool of relative sentence lengths: from the corpus's own
+sentences (each sentence over its document's mean, the deviations scaled by
+sqrt(n / (n - 1)) so that their spread is the within-document one and not the smaller
+spread around an estimated mean), or, when only per-document summaries are at hand,
+lognormal with the pooled cv^2 of the documents. :class:`LogMeanSampler` then draws
+log m_n by averaging n pool members (exactly the small-sample distribution of the mean,
+skewness included) for n up to ``EXACT_MAX_N``; above it the lognormal approximation
+with the same mean and variance is used, whose error there is below 1e-4 on the log
+scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["BANK_SIZE", "EXACT_MAX_N", "LogMeanSampler", "SentenceNoise"]
+
+EXACT_MAX_N = 64
+BANK_SIZE = 4096
+_POOL_SIZE = 1 << 16
+# Deviations of a sentence from its own document's mean understate the spread most in
+# the shortest documents; the pool is built from documents with at least this many
+# sentences when they hold enough sentences (else from every document with two or more).
+_POOL_MIN_SENTENCES = 5
+_POOL_MIN_SIZE = 200
+
+
+@dataclass(frozen=True)
+class SentenceNoise:
+    """A pool of relative sentence lengths (mean 1) and where it came from."""
+
+    relative: np.ndarray
+    source: str
+
+    @property
+    def cv2(self) -> float:
+        """Squared coefficient of variation of one sentence's length within a document."""
+        return float(self.relative.var())
+
+    @classmethod
+    def none(cls) -> "SentenceNoise":
+        """No within-document noise (every sentence of a document as long as its mean)."""
+        return cls(np.ones(1), "none: no sentence lengths or spreads were given")
+
+    @classmethod
+    def from_sentences(cls, lengths, documents) -> "SentenceNoise":
+        """The pool from sentence lengths and the document each belongs to."""
+        lengths = np.asarray(lengths, dtype=float)
+        codes = np.unique(np.asarray(documents), return_inverse=True)[1].ravel()
+        counts = np.bincount(codes)
+        sums = np.bincount(codes, lengths)
+        n = counts[codes]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = lengths / (sums / counts)[codes]
+        usable = (n >= 2) & np.isfinite(ratio)
+        if (usable & (n >= _POOL_MIN_SENTENCES)).sum() >= _POOL_MIN_SIZE:
+            usable &= n >= _POOL_MIN_SENTENCES
+        if not usable.any():
+            return cls.none()
+        relative = 1.0 + (ratio[usable] - 1.0) * np.sqrt(n[usable] / (n[usable] - 1.0))
+        # The scaling can push a very short sentence of a two-sentence document below 0.
+        relative = np.clip(relative, 1e-3, None)
+        return cls(relative / relative.mean(), f"{int(usable.sum())} sentences of the corpus")
+
+    @classmethod
+    def from_summaries(cls, S, sd, n, seed: int | np.random.Generator = 0) -> "SentenceNoise":
+        """A lognormal pool with the documents' pooled cv^2, from per-document mean S,
+        sentence-length sd and sentence count n (documents with n >= 2 and a finite sd).
+
+        cv^2 = sum (n-1) sd^2 / sum (n-1) (S^2 - sd^2 / n): numerator and denominator
+        estimate cv^2 * sum (n-1) mu^2 and sum (n-1) mu^2 without bias (E S^2 = mu^2 (1 +
+        cv^2 / n)), so the ratio is consistent for any mix of sentence counts; a mean of
+        per-document (sd / S)^2 is not (it is biased at small n).
+        """
+        S, sd, n = (np.asarray(v, dtype=float) for v in (S, sd, n))
+        ok = (n >= 2) & np.isfinite(sd) & np.isfinite(S)
+        if not ok.any():
+            return cls.none()
+        w = n[ok] - 1.0
+        denominator = float(np.sum(w * (S[ok] ** 2 - sd[ok] ** 2 / n[ok])))
+        cv2 = float(np.sum(w * sd[ok] ** 2)) / denominator if denominator > 0 else 0.0
+        if cv2 <= 0:
+            return cls(np.ones(1), f"{int(ok.sum())} documents' sentence-length sd (all 0)")
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        s2 = np.log1p(cv2)
+        pool = np.exp(np.sqrt(s2) * rng.standard_normal(_POOL_SIZE) - s2 / 2)
+        return cls(pool / pool.mean(), f"lognormal with the pooled cv^2 {cv2:.3g} of {int(ok.sum())} documents")
+
+    def sampler(self, counts, rng: np.random.Generator) -> "LogMeanSampler":
+        return LogMeanSampler(self, counts, rng)
+
+
+class LogMeanSampler:
+    """Draws of log m_n for a fixed set of documents (their sentence counts ``counts``).
+
+    ``mean`` and ``var`` are per document: the mean and variance of log m_n at its n
+    (from the bank of exact draws for n <= EXACT_MAX_N, lognormal moments above).
+    """
+
+    def __init__(self, noise: SentenceNoise, counts, rng: np.random.Generator):
+        counts = np.maximum(np.rint(np.asarray(counts, dtype=float)), 1).astype(np.int64)
+        pool = noise.relative
+        small = counts <= EXACT_MAX_N
+        distinct = np.unique(counts[small])
+        bank = np.empty((distinct.size, BANK_SIZE))
+        for row, k in enumerate(distinct):
+            bank[row] = np.log(pool[rng.integers(0, pool.size, (BANK_SIZE, k))].mean(axis=1))
+        self.bank = bank
+        self.row = np.where(small, np.searchsorted(distinct, counts), -1)
+        v = np.log1p(noise.cv2 / counts)
+        self.mean = np.where(small, bank.mean(axis=1)[np.clip(self.row, 0, None)] if distinct.size else 0.0, -v / 2)
+        self.var = np.where(small, bank.var(axis=1)[np.clip(self.row, 0, None)] if distinct.size else 0.0, v)
+        self._large_v = v
+
+    def draw(self, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One draw of log m_n for each document index in ``idx`` (any shape)."""
+        row = self.row[idx]
+        v = self._large_v[idx]
+        out = -v / 2 + np.sqrt(v) * rng.standard_normal(idx.shape)
+        small = row >= 0
+        if small.any():
+            out[small] = self.bank[row[small], rng.integers(0, BANK_SIZE, int(small.sum()))]
+        return out
