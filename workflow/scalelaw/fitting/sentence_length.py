@@ -29,7 +29,7 @@ from .nulls import document_null, sentence_shuffle_null
 from .result import FitResult, Param
 from .summary import PRIMARY_ESTIMATOR, usable_documents
 
-__all__ = ["InsufficientData", "decades", "fit_corpus", "fit_with_null", "not_fitted_pair"]
+__all__ = ["InsufficientData", "decades", "fit_corpus", "fit_estimator", "fit_with_null", "not_fitted_pair"]
 
 DEFAULT_LAWS = ("power", "menzerath_altmann", "linear", "constant")
 MIN_BOOTSTRAP_N = 8
@@ -67,6 +67,32 @@ def not_fitted_pair(estimator, n: int, reason: str, *, confidence_level: float =
     return rec, null
 
 
+def fit_estimator(estimator, L, S, counts=None, *, n_resamples: int = MIN_RESAMPLES,
+                  confidence_level: float = 0.95, seed=0, group: Mapping[str, Any] | None = None) -> FitResult:
+    """One estimator's fit with BCa intervals over documents (no null). Raises what the
+    estimator raises; :func:`fit_with_null` turns that into a not-fitted record."""
+    est = get_estimator(estimator)
+    L, S = np.asarray(L, dtype=float), np.asarray(S, dtype=float)
+    own = None
+    if est.uses_counts:
+        own = np.asarray(counts, dtype=float) if counts is not None else np.round(L / S)
+    with warnings.catch_warnings():
+        # statsmodels' convergence and separation warnings: the record says whether the
+        # fit converged, and failed resamples are counted
+        warnings.simplefilter("ignore")
+        rec = est.fit(L, S, own, confidence_level=confidence_level, group=group)
+        boot = bootstrap(
+            est.resampler(L, S, own), L.size, jackknife=est.jackknife(L, S, own), unit="documents",
+            n_resamples=n_resamples, confidence_level=confidence_level, seed=rng_for(seed, "estimate"),
+        )
+    for j, name in enumerate(("a", "b")):
+        p = rec.params[name]
+        rec.params[name] = Param(p.estimate, p.se, p.se_type, boot.low[j], boot.high[j], boot.method)
+    rec.n_resamples, rec.n_failed_resamples = n_resamples, boot.n_failed
+    rec.diagnostics["describes"] = est.describes
+    return rec
+
+
 def fit_with_null(estimator, L, S, counts=None, noise=None, *, n_resamples: int = MIN_RESAMPLES,
                   null_reps: int = 200, confidence_level: float = 0.95, seed=0,
                   group: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None
@@ -81,30 +107,20 @@ def fit_with_null(estimator, L, S, counts=None, noise=None, *, n_resamples: int 
     est = get_estimator(estimator)
     L, S = np.asarray(L, dtype=float), np.asarray(S, dtype=float)
     counts = np.asarray(counts, dtype=float) if counts is not None else np.round(L / S)
-    own = counts if est.uses_counts else None
     extra = {"describes": est.describes, **dict(extra or {})}
     reason = degenerate_reason(L, S, counts)
     if reason is None:
         try:
+            rec = fit_estimator(est, L, S, counts, n_resamples=n_resamples, confidence_level=confidence_level,
+                                seed=seed, group=group)
             with warnings.catch_warnings():
-                # statsmodels' convergence and separation warnings: the records say whether
-                # the fit converged, and failed resamples are counted
                 warnings.simplefilter("ignore")
-                rec = est.fit(L, S, own, confidence_level=confidence_level, group=group)
-                boot = bootstrap(
-                    est.resampler(L, S, own), L.size, jackknife=est.jackknife(L, S, own), unit="documents",
-                    n_resamples=n_resamples, confidence_level=confidence_level, seed=rng_for(seed, "estimate"),
-                )
                 null = document_null(est, L, S, counts, noise, n_resamples=n_resamples, n_permutations=null_reps,
                                      confidence_level=confidence_level, seed=rng_for(seed, "null"), group=group)
         except _FIT_ERRORS as err:
             reason = f"{est.name} failed on these data: {type(err).__name__}: {err}"
     if reason is not None:
         return not_fitted_pair(est, L.size, reason, confidence_level=confidence_level, group=group, extra=extra)
-    for j, name in enumerate(("a", "b")):
-        p = rec.params[name]
-        rec.params[name] = Param(p.estimate, p.se, p.se_type, boot.low[j], boot.high[j], boot.method)
-    rec.n_resamples, rec.n_failed_resamples = n_resamples, boot.n_failed
     rec.diagnostics.update(extra)
     b, d = rec.params["b"], null.params["b_minus_null"]
     null.diagnostics["trend"] = conclusions.trend(b.ci_low, b.ci_high)
@@ -192,14 +208,15 @@ def fit_corpus(
             )
         L = used[xcol].to_numpy(dtype=float)
         S = used[ycol].to_numpy(dtype=float)
-        check_power_data(L, S)
         counts = used["n_sentences"].to_numpy(dtype=float) if "n_sentences" in used else np.round(L / S)
         reason = degenerate_reason(L, S, counts)
         if reason is not None:
             raise InsufficientData(f"corpus {corpus!r}, unit {unit!r}: {reason}")
+        check_power_data(L, S)
         noise = unit_noise(sentences, used, unit, corpus=corpus, seed=seed)
         group = {"corpus": corpus, "unit": unit, "x": xcol, "y": ycol, **dict(labels or {})}
-        extra = {"n_excluded": n_excluded, "decades_x": decades(L), "seed": seed}
+        extra = {"n_excluded": n_excluded, "decades_x": decades(L), "L_min": float(L.min()), "L_max": float(L.max()),
+                 "seed": seed}
 
         for est in ests:
             out.extend(fit_with_null(
