@@ -28,6 +28,8 @@ __all__ = ["BANK_SIZE", "EXACT_MAX_N", "LogMeanSampler", "SentenceNoise"]
 EXACT_MAX_N = 64
 BANK_SIZE = 4096
 _POOL_SIZE = 1 << 16
+_SHAPE_MIN_SENTENCES = (20, 10, 5, 2)
+_SHAPE_MIN_POOL = 500
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,20 @@ class SentenceNoise:
             return cls.none()
         sd = np.sqrt(np.bincount(codes, np.where(usable, (lengths - means[codes]) ** 2, 0.0)) / np.maximum(counts - 1, 1))
         cv2 = _ratio_cv2(means, sd, counts.astype(float))
-        shape = deviation[usable]
+        # the shape from the longest documents that hold enough sentences: deviations from
+        # the mean of a short document are bounded and less skewed than the sentences are
+        for floor in _SHAPE_MIN_SENTENCES:
+            if (usable & (n >= floor)).sum() >= _SHAPE_MIN_POOL:
+                break
+        chosen = usable & (n >= floor) if (usable & (n >= floor)).any() else usable
+        # each sentence over the mean of the *other* sentences of its document: the two are
+        # independent, so the ratio keeps the skew of the lengths (x / S - 1 loses it: a
+        # long sentence raises S with it)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            others = (sums[codes] - lengths) / (n - 1)
+            shape = lengths[chosen] / others[chosen]
+        shape = shape[np.isfinite(shape)]
+        shape = shape / shape.mean() - 1.0
         if cv2 <= 0 or not np.any(shape):
             return cls(np.ones(1), f"{int(usable.sum())} sentences of the corpus (no spread)")
         relative = np.clip(1.0 + shape * np.sqrt(cv2 / np.mean(shape**2)), 1e-3, None)

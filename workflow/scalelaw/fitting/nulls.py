@@ -23,7 +23,8 @@ differ in their level of S, so b - b_null asks whether there is more to b than t
   30 to 95 % (measured). The Monte Carlo variance left by averaging a few draws is
   known from the spread of the draws within each resample and is removed from the
   bootstrap distribution (its deviations from their mean are scaled by
-  sqrt(1 - mc / var)), so the interval has the width of b - E[b_null] itself.
+  sqrt(1 - mc / var)), so the interval has the width of b - E[b_null] itself; the
+  interval is those deviations' central range around the estimate b - b_null.
 * :func:`sentence_shuffle_null` (reported beside it): sentences shuffled across
   documents, each keeping its sentence count; models within-document sampling noise
   only, so it misses between-document differences.
@@ -117,8 +118,9 @@ def document_null(
     only right when every document is one long mean). Returns a FitResult (analysis
     "null_document") with ``b_null`` (the mean over ``n_permutations`` null draws of the
     full sample; interval: their central range) and ``b_minus_null`` (b minus that mean;
-    interval: percentile bootstrap over documents of b minus the mean of
-    ``draws_per_resample`` null draws per resample, Monte Carlo variance removed).
+    interval: the central range of a bootstrap over documents of b minus the mean of
+    ``draws_per_resample`` null draws per resample, Monte Carlo variance removed,
+    around the estimate).
     """
     est = get_estimator(estimator)
     L = np.asarray(L, dtype=float)
@@ -165,11 +167,15 @@ def document_null(
         mc = float(boot.distribution[1][ok].mean())
         mc_share = mc / total if total > 0 else np.nan
         scale = np.sqrt(max(1.0 - mc / total, 0.0)) if total > 0 else 1.0
-        corrected = centre + (d[ok] - centre) * scale
-        d_low, d_high = np.quantile(corrected, [tail, 1 - tail])
-        se = float(corrected.std(ddof=1))
+        # deviations of each resample from the resamples' mean, Monte Carlo variance
+        # removed, around the estimate: duplicated documents in a resample get separate
+        # null draws, which moves the resamples' mean away from b - b_null at small n
+        deviations = (d[ok] - centre) * scale
+        d_low, d_high = (b_obs - b_null) + np.quantile(deviations, [tail, 1 - tail])
+        se = float(deviations.std(ddof=1))
     failed = f", {boot.n_failed} failed and excluded" if boot.n_failed else ""
-    method = (f"percentile bootstrap over documents, {n_resamples} resamples{failed}; each resample's b against "
+    method = (f"bootstrap over documents, {n_resamples} resamples{failed}, central range around the estimate; "
+              f"each resample's b against "
               f"the mean of {k} null draws from it (levels permuted against sentence counts, sampling noise "
               f"matched), Monte Carlo variance of that mean removed")
     return FitResult(

@@ -54,6 +54,13 @@ def _answer(row) -> str:
     return "not_fitted" if "not_fitted" in (trend, vs_null) else f"{trend} / {vs_null}"
 
 
+def _variant_label(row) -> str:
+    breaks = row.paragraph_breaks
+    if pd.isna(row.segmenter) or pd.isna(breaks):
+        return "primary" if row.primary else "variant"
+    return f"{row.segmenter}/{'breaks' if breaks else 'no breaks'}"
+
+
 def with_robustness(primary: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """The primary summary with, per unit: the three robustness flags and ``robust``, the
     number of variants, the range of b across them and each variant's answers."""
@@ -63,10 +70,7 @@ def with_robustness(primary: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     rows: list[Mapping[str, Any]] = []
     for row in out.itertuples(index=False):
         sel = table[table["unit"] == row.unit]
-        named = "; ".join(
-            f"{r.segmenter}/{'breaks' if r.paragraph_breaks else 'no breaks'}: {_answer(r)}"
-            for r in sel.itertuples(index=False)
-        )
+        named = "; ".join(f"{_variant_label(r)}: {_answer(r)}" for r in sel.itertuples(index=False))
         flags = {
             "robust_segmentation": agree(_answer(r) for r in sel.itertuples(index=False)) if len(sel) else False,
             "robust_estimators": _answer(row) != "not_fitted" and not (getattr(row, "estimator_disagreement", "") or ""),
