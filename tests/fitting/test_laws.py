@@ -3,17 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-import statsmodels.api as sm
-from scipy import stats
 
-from scalelaw.fitting import (
-    ESTIMATORS, LAWS, FitResult, bootstrap, conclusion, get_estimator, get_law, results_frame,
-)
-from scalelaw.fitting import sentence_length as SL
-from scalelaw.fitting.summary import summary as fit_summary
-from scalelaw.fitting.irls import design as _design, hc_sandwich as _hc_sandwich
-from scalelaw.fitting.nulls import document_null, sentence_shuffle_null
-from support.corpora import A_TRUE, B_TRUE, SIGMA, corpus, count_data, power_data
+from scalelaw.fitting import LAWS, get_law
 
 
 # ------------------------------------------------------------------------ laws
