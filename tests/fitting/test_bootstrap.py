@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from scalelaw.fitting import ESTIMATORS, bootstrap, get_estimator
-from support.corpora import B_TRUE, power_data
+from support.corpora import B_TRUE, b_of, power_data
 
 
 # ------------------------------------------------------------------------ bootstrap

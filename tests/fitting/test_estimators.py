@@ -7,14 +7,10 @@ from scipy import stats
 
 from scalelaw.fitting import ESTIMATORS, LAWS, FitResult, get_estimator
 from scalelaw.fitting.irls import design as _design, hc_sandwich as _hc_sandwich
-from support.corpora import A_TRUE, B_TRUE, SIGMA, count_data, power_data
+from support.corpora import A_TRUE, B_TRUE, SIGMA, b_of, count_data, power_data
 
 
 # ------------------------------------------------------------------------ estimators
-
-
-def b_of(rec):
-    return rec["b"].estimate
 
 
 @pytest.mark.parametrize("name", ["ols_log", "huber", "quantile_0.5"])

@@ -6,12 +6,8 @@ import pytest
 from scalelaw.fitting import get_estimator
 from scalelaw.fitting.nulls import document_null, sentence_shuffle_null
 from scalelaw.fitting.noise import EXACT_MAX_N, SentenceNoise
-from support.corpora import corpus
+from support.corpora import b_of, corpus
 from support.simulate import documents
-
-
-def b_of(rec):
-    return rec["b"].estimate
 
 
 def test_sentence_shuffle_null_matches_real_fit_when_sentences_are_iid():

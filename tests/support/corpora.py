@@ -58,3 +58,8 @@ def corpus(n_docs=120, *, beta=0.0, seed=0, max_sent=300):
     })
     return docs, sentences
 
+
+
+def b_of(rec):
+    """The estimate of b of a FitResult."""
+    return rec["b"].estimate

@@ -25,6 +25,11 @@ def _params(laws: pd.DataFrame, law: str) -> dict[str, float]:
     return dict(zip(rows["parameter"], rows["estimate"]))
 
 
+def _length(x: float) -> str:
+    """A length for a sentence: 7,370 rather than 7.37e+03."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def _in_range(x: float, L_range) -> bool:
     low, high = L_range
     return low is not None and high is not None and math.isfinite(x) and low < x < high
@@ -40,10 +45,10 @@ def _shape(best: str, p: dict[str, float], unit: str, L_range) -> str:
         b, c = p.get("b", math.nan), p.get("c", math.nan)
         turn = -b / c if c else math.nan
         if b > 0 and c < 0:
-            return (f"S levels off above L ≈ {turn:.3g} {unit} and falls beyond" if _in_range(turn, L_range)
+            return (f"S levels off above L ≈ {_length(turn)} {unit} and falls beyond" if _in_range(turn, L_range)
                     else "S rises ever more slowly with L")
         if b < 0 and c > 0:
-            return (f"S falls until L ≈ {turn:.3g} {unit} and rises beyond" if _in_range(turn, L_range)
+            return (f"S falls until L ≈ {_length(turn)} {unit} and rises beyond" if _in_range(turn, L_range)
                     else "S falls ever more slowly with L")
         return "S bends away from a straight line in log-log"
     if best == "saturating_power":

@@ -7,7 +7,7 @@
 * ``null_sentence_shuffle``: the sentence-shuffle null of the OLS-log b (with sentences);
 * ``law_comparison``: each law fitted on the log-S scale, with delta AICc and weights.
 
-:func:`scalelaw.fitting.summary.summary` condenses their table to the conclusion.
+:func:`scalelaw.fitting.summary.summary` condenses their table to the two answers.
 Sub-tasks draw from generators keyed by (seed, unit, task), so output is identical for
 identical inputs.
 """
