@@ -88,3 +88,24 @@ def test_a_singular_estimator_ends_in_not_fitted(monkeypatch):
     assert rec.diagnostics["not_fitted"] == ("gamma_glm failed on these data: ValueError: "
                                              "The first guess on the deviance function returned a nan.")
     assert null.diagnostics["vs_null"] == "not_fitted"
+
+
+@pytest.mark.slow
+def test_the_issues_jsonl_corpus_runs_to_a_report_that_says_why(tmp_path):
+    """Twelve JSONL documents whose sentences all have five words, in 20 shards: the run
+    exits 0 and the summary says, per unit, why nothing was fitted."""
+    import json
+
+    from support.workflow_helpers import snakemake, write_config
+
+    (tmp_path / "flat").mkdir()
+    rows = [{"text": " ".join("The five word sentence here." for _ in range(3 + i))} for i in range(12)]
+    (tmp_path / "flat" / "docs.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    corpora = {"flat": {"source": "files", "format": "jsonl", "paths": ["flat/docs.jsonl"], "shards": 20}}
+    config = write_config(tmp_path / "c.yaml", use_corpora=["flat"], corpora=corpora,
+                          **{"fit.min_docs": 3, "sensitivity.enabled": False})
+    proc = snakemake(tmp_path, "--cores", "2", configfile=config, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    summary = (tmp_path / "results" / "report" / "summary.md").read_text()
+    for unit in ("words", "tokens"):
+        assert f"not fitted: corpus 'flat', unit '{unit}': S (mean sentence length) is" in summary, summary
