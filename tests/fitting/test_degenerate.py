@@ -45,7 +45,10 @@ CASES = {**DEGENERATE, **{f"random_ties_{seed}": _random_degenerate(seed) for se
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_every_estimator_fits_or_says_why_not(case, estimator):
     L, S, n, sd = CASES[case]
-    rec, null = SL.fit_with_null(estimator, L, S, n, sd, n_resamples=1000, null_reps=10, seed=0)
+    # few resamples: the property is "fits or says why", not the width of an interval (and a
+    # quantile fit refits every resample one by one)
+    resamples = 20 if estimator.startswith("quantile") else 60
+    rec, null = SL.fit_with_null(estimator, L, S, n, sd, n_resamples=resamples, null_reps=10, seed=0)
     trend, vs_null = null.diagnostics["trend"], null.diagnostics["vs_null"]
     assert trend in conclusion.TRENDS and vs_null in conclusion.VS_NULL
     b = rec["b"]

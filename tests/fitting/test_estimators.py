@@ -120,15 +120,15 @@ def test_vectorized_refits_equal_the_single_fit(name):
 
 
 def test_refits_that_do_not_converge_come_back_nan():
-    from scalelaw.fitting import estimators
+    from scalelaw.fitting import irls
 
     L, S = power_data(100, seed=3)
-    old = estimators._IRLS_MAX_ITER
-    estimators._IRLS_MAX_ITER = 1
+    old = irls._IRLS_MAX_ITER
+    irls._IRLS_MAX_ITER = 1
     try:
         out = get_estimator("gamma_glm").refit(L[None, :], S[None, :])
     finally:
-        estimators._IRLS_MAX_ITER = old
+        irls._IRLS_MAX_ITER = old
     assert np.isnan(out).all()
 
 

@@ -129,6 +129,8 @@ class Estimator:
     uses_counts: bool = False
     # the quantity of S whose law in L the exponent b describes (conditional on the measured L)
     describes: str = ""
+    # False when refit loops over resamples one by one (the null then draws fewer per resample)
+    vectorized: bool = True
 
     def fit(self, L, S, n_sentences=None, *, confidence_level: float = 0.95,
             group: Mapping[str, Any] | None = None) -> FitResult:
@@ -396,6 +398,7 @@ class QuantileLog(Estimator):
 
     name: str = "quantile_0.5"
     response: str = "log S (quantile)"
+    vectorized: bool = False
     q: float = 0.5
 
     def __post_init__(self):

@@ -145,7 +145,9 @@ def document_null(
     null_low, null_high = np.nanquantile(null_b, [tail, 1 - tail])
 
     inner_rng = rng_for(seed, "resample-permutations")
-    k = max(2, int(draws_per_resample))
+    # two draws are the fewest from which the Monte Carlo variance can be removed; an
+    # estimator that refits resamples one by one (quantile fits) gets those two only
+    k = max(2, int(draws_per_resample)) if est.vectorized else 2
 
     def statistic(idx: np.ndarray) -> np.ndarray:
         b = est.refit(L[idx], S[idx], n[idx])[1]
