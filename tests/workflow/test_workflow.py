@@ -9,7 +9,7 @@ import pytest
 
 from scalelaw import io
 from scalelaw.fitting import FIT_COLUMNS, expand_group
-from scalelaw.fitting.conclusion import CONCLUSIONS
+from scalelaw.fitting.conclusion import TRENDS, VS_NULL
 from support.workflow_helpers import planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,7 @@ def test_outputs_schemas_and_invariants(run_dir):
 
     summary_table = pd.read_parquet(res / "fit" / "summary.parquet")
     assert list(summary_table["unit"]) == ["words", "tokens"]
-    assert summary_table["conclusion"].isin(CONCLUSIONS).all()
+    assert summary_table["trend"].isin(TRENDS).all() and summary_table["vs_null"].isin(VS_NULL).all()
     assert summary_table["robust"].dtype == bool and (summary_table["n_variants"] == 4).all()
     variants = pd.read_parquet(res / "fit" / "sensitivity.parquet")
     assert len(variants) == 8 and variants["primary"].sum() == 2
@@ -73,9 +73,10 @@ def test_outputs_schemas_and_invariants(run_dir):
         ("nupunkt", True), ("nupunkt", False), ("blingfire", True), ("blingfire", False)}
 
     summary = (run_dir / "results" / "report" / "summary.md").read_text()
-    assert "Do longer documents have longer sentences?" in summary and "## Sensitivity to segmentation" in summary
-    for word in summary_table["conclusion"]:
-        assert f": {word}:" in summary or f"{word} (" in summary
+    assert summary.index("## The answers") < summary.index("## Results") < summary.index("## Sensitivity to segmentation")
+    for row in summary_table.itertuples():
+        assert f"**{row.trend}**: {row.trend_statement}" in summary
+        assert f"**{row.vs_null}**: {row.vs_null_statement}" in summary
     for fig in ("scatter", "residuals", "distributions"):
         assert (res / "figures" / f"{fig}.png").stat().st_size > 10_000
     assert (run_dir / "results" / "report" / "sensitivity.png").stat().st_size > 10_000
@@ -91,9 +92,10 @@ def test_fit_option_change_reruns_only_fit_and_report(run_dir, tmp_path):
         "fit": 2, "fit_variants": 1, "fit_summary": 1, "report_figures": 1, "report_summary": 1, "all": 1}
 
 
-def test_color_option_change_reruns_only_the_figures(run_dir, tmp_path):
+def test_color_option_change_reruns_only_the_report(run_dir, tmp_path):
+    # the figures are coloured by it, and the summary says whether it explains S
     config = write_config(tmp_path / "c.yaml", **{"report.color_by": None})
-    assert planned_jobs(run_dir, config) == {"report_figures": 1, "all": 1}
+    assert planned_jobs(run_dir, config) == {"report_figures": 1, "report_summary": 1, "all": 1}
 
 
 def test_corpus_option_change_reruns_that_corpus_only(tmp_path_factory):

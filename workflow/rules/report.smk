@@ -45,6 +45,7 @@ rule report_summary:
         sensitivity=expand("results/{corpus}/fit/sensitivity.parquet", corpus=CORPORA),
         quality=expand("results/{corpus}/corpus_quality.json", corpus=CORPORA),
         doc_lengths=expand("results/{corpus}/doc_lengths.parquet", corpus=CORPORA),
+        documents=expand("results/{corpus}/documents.parquet", corpus=CORPORA),
     output:
         markdown=report("results/report/summary.md", caption="../report/summary.rst", category="Summary"),
         quality=report(
@@ -53,6 +54,10 @@ rule report_summary:
         sensitivity=report(
             "results/report/sensitivity.png", caption="../report/sensitivity.rst", category="Summary"
         ),
+    params:
+        corpora=CORPORA,
+        units=config["fit"]["units"],
+        color_by=config["report"]["color_by"],
     log:
         "logs/report_summary.log",
     priority: 10  # the text law first: summary.md within minutes, before training and generation

@@ -33,3 +33,30 @@ def log_axis(axis) -> None:
 
     axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: plain_number(v)))
     axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(minor))
+
+
+# Okabe & Ito's colour-blind-safe palette, every colour readable on white (the pale
+# yellow of the original set is left out): fitted line, null, best law, medians, ...
+PALETTE = {"fit": "#D55E00", "null": "#0072B2", "law": "#009E73", "medians": "#000000",
+           "points": "#56B4E9", "other": "#CC79A7", "neutral": "#666666"}
+# A sequential colour map for a document column; viridis without its last fifth, whose
+# yellow nearly vanishes on white.
+SEQUENTIAL_RANGE = (0.0, 0.8)
+
+
+def sequential_cmap(name: str = "viridis"):
+    """``name`` truncated to SEQUENTIAL_RANGE, so the lightest colour stays visible on white."""
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    base = plt.get_cmap(name)
+    return matplotlib.colors.ListedColormap(base(np.linspace(*SEQUENTIAL_RANGE, 256)), name=f"{name}_on_white")
+
+
+def legend_below(ax, ncol: int = 2, **kwargs) -> None:
+    """The axes' legend under the axes, outside the data (``io.write_figure`` saves with a
+    tight bounding box, so it is kept in the image)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, fontsize=7,
+                  frameon=False, **kwargs)

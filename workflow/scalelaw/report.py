@@ -20,7 +20,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from scalelaw.fitting.result import expand_group  # noqa: E402
-from scalelaw.plotting import log_axis  # noqa: E402
+from scalelaw.io import markdown_table  # noqa: E402
+from scalelaw.plotting import PALETTE, legend_below, log_axis, sequential_cmap  # noqa: E402
 from scalelaw.fitting.summary import PRIMARY_ESTIMATOR, usable_documents  # noqa: E402
 
 UNIT_LABEL = {"words": "words", "tokens": "tokens", "chars": "characters"}
@@ -63,11 +64,44 @@ def _colour_values(data: pd.DataFrame, color_by: str | None):
     return values.to_numpy(float) if values.notna().any() else None
 
 
+def _law_rows(fits: pd.DataFrame, unit: str) -> pd.DataFrame:
+    wide = expand_group(fits)
+    return wide[(wide["analysis"] == "law_comparison") & (wide["unit"] == unit)]
+
+
+def null_line(fits: pd.DataFrame, unit: str) -> float | None:
+    """b_null of the primary estimator in ``unit`` (the document null), from the fits table."""
+    if fits.empty:
+        return None
+    wide = expand_group(fits)
+    sel = wide[(wide["analysis"] == "null_document") & (wide["estimator"] == PRIMARY_ESTIMATOR)
+               & (wide["unit"] == unit) & (wide["parameter"] == "b_null")]
+    return None if sel.empty or not np.isfinite(sel["estimate"].iloc[0]) else float(sel["estimate"].iloc[0])
+
+
+def best_law_curve(fits: pd.DataFrame, unit: str, grid: np.ndarray) -> tuple[str, np.ndarray] | None:
+    """The best law by AICc evaluated on ``grid`` when it is not the power law, else None."""
+    if fits.empty:
+        return None
+    laws = _law_rows(fits, unit).dropna(subset=["aicc"])
+    if laws.empty:
+        return None
+    best = laws.loc[laws["aicc"].idxmin(), "law"]
+    if best == "power":
+        return None
+    from scalelaw.fitting.laws import get_law  # scipy: only when a curve is drawn
+
+    rows = laws[laws["law"] == best]
+    return best, get_law(best).predict(grid, dict(zip(rows["parameter"], rows["estimate"])))
+
+
 def scatter_figure(docs: pd.DataFrame, fits: pd.DataFrame, units: Iterable[str], corpus: str,
                    color_by: str | None = None) -> plt.Figure:
-    """S against L per unit, the fitted line from the fits table, coloured by ``color_by``."""
+    """S against L per unit: documents (coloured by ``color_by``), binned medians, the
+    fitted line, the null's line (slope b_null through the same centre) and the best
+    law's curve when it is not the power law; all read from the fits table."""
     units = list(units)
-    fig, axes = plt.subplots(1, len(units), figsize=(5.6 * len(units), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(units), figsize=(5.6 * len(units), 5.2), squeeze=False)
     for ax, unit in zip(axes[0], units):
         data, _ = usable_documents(docs, unit, corpus=corpus)
         if _too_few(ax, len(data)):
@@ -76,17 +110,27 @@ def scatter_figure(docs: pd.DataFrame, fits: pd.DataFrame, units: Iterable[str],
         S = data[f"S_{unit}_mean"].to_numpy(float)
         colours = _colour_values(data, color_by)
         if colours is not None:
-            points = ax.scatter(L, S, s=12, alpha=0.75, c=colours, cmap="viridis", label=f"documents (n={len(L)})")
+            points = ax.scatter(L, S, s=12, alpha=0.8, c=colours, cmap=sequential_cmap(), label=f"documents (n={len(L)})")
             fig.colorbar(points, ax=ax, label=color_by)
         else:
-            ax.scatter(L, S, s=10, alpha=0.45, color="tab:blue", label=f"documents (n={len(L)})")
+            ax.scatter(L, S, s=10, alpha=0.5, color=PALETTE["points"], label=f"documents (n={len(L)})")
         bx, by = _binned_medians(np.log(L), np.log(S))
-        ax.plot(np.exp(bx), np.exp(by), "o", color="black", ms=4, label="binned medians (display only)")
+        ax.plot(np.exp(bx), np.exp(by), "o", color=PALETTE["medians"], ms=4, label="binned medians (display only)")
+        grid = np.geomspace(L.min(), L.max(), 100)
         line = primary_line(fits, unit)
-        if line is not None:
-            grid = np.geomspace(L.min(), L.max(), 100)
-            ax.plot(grid, line["a"] * grid ** line["b"], color="tab:red",
-                    label=f"S = {line['a']:.3g}·L^{line['b']:.3f} [{line['b_low']:.3f}, {line['b_high']:.3f}] (OLS, logs)")
+        if line is not None and np.isfinite(line["b"]):
+            ax.plot(grid, line["a"] * grid ** line["b"], color=PALETTE["fit"], lw=2,
+                    label=f"fit: b = {line['b']:.3f} [{line['b_low']:.3f}, {line['b_high']:.3f}] (OLS on logs)")
+        b_null = null_line(fits, unit)
+        if b_null is not None:
+            # the null's line through the data's geometric centre: the slope S = L / n
+            # gives when mean sentence length ignores the sentence count
+            centre_L, centre_S = np.exp(np.log(L).mean()), np.exp(np.log(S).mean())
+            ax.plot(grid, centre_S * (grid / centre_L) ** b_null, "--", color=PALETTE["null"], lw=1.5,
+                    label=f"null: b_null = {b_null:.3f} (S ignores the sentence count)")
+        curve = best_law_curve(fits, unit, grid)
+        if curve is not None:
+            ax.plot(grid, curve[1], "-.", color=PALETTE["law"], lw=1.8, label=f"best law by AICc: {curve[0]}")
         ax.set_xscale("log")
         ax.set_yscale("log")
         log_axis(ax.xaxis)
@@ -94,7 +138,7 @@ def scatter_figure(docs: pd.DataFrame, fits: pd.DataFrame, units: Iterable[str],
         ax.set_xlabel(f"document length L ({UNIT_LABEL[unit]})")
         ax.set_ylabel(f"mean sentence length S ({UNIT_LABEL[unit]})")
         ax.set_title(f"{corpus}: S against L in {UNIT_LABEL[unit]}")
-        ax.legend(fontsize=7, loc="best")
+        legend_below(ax, ncol=1)
     fig.tight_layout()
     return fig
 
@@ -107,13 +151,14 @@ def residual_figure(docs: pd.DataFrame, fits: pd.DataFrame, units: Iterable[str]
     for ax, unit in zip(axes[0], units):
         data, _ = usable_documents(docs, unit, corpus=corpus)
         line = primary_line(fits, unit)
-        if _too_few(ax, len(data) if line is not None else 0):
+        fitted = line is not None and np.isfinite(line["b"])
+        if _too_few(ax, len(data) if fitted else 0):
             continue
         L = data[f"L_{unit}"].to_numpy(float)
         resid = np.log(data[f"S_{unit}_mean"].to_numpy(float)) - np.log(line["a"]) - line["b"] * np.log(L)
         colours = _colour_values(data, color_by)
-        points = ax.scatter(L, resid, s=10, alpha=0.6, c=colours if colours is not None else "tab:blue",
-                            cmap="viridis" if colours is not None else None)
+        points = ax.scatter(L, resid, s=10, alpha=0.7, c=colours if colours is not None else PALETTE["points"],
+                            cmap=sequential_cmap() if colours is not None else None)
         if colours is not None:
             fig.colorbar(points, ax=ax, label=color_by)
         ax.axhline(0, color="black", lw=0.8)
@@ -156,11 +201,11 @@ def sensitivity_figure(table: pd.DataFrame) -> plt.Figure:
         y = np.arange(len(sel))
         fitted = sel["b"].notna().to_numpy()
         err = np.vstack([sel["b"] - sel["ci_low"], sel["ci_high"] - sel["b"]])
-        ax.errorbar(sel["b"][fitted], y[fitted], xerr=err[:, fitted], fmt="o", color="tab:red", label="b (95% CI)")
-        ax.plot(sel["b_null"][fitted], y[fitted], "x", color="tab:gray", label="b_null (document null)")
+        ax.errorbar(sel["b"][fitted], y[fitted], xerr=err[:, fitted], fmt="o", color=PALETTE["fit"], label="b (95% CI)")
+        ax.plot(sel["b_null"][fitted], y[fitted], "x", color=PALETTE["null"], label="b_null (document null)")
         ax.axvline(0, color="black", lw=0.8)
         labels = [f"{r.segmenter}, {'breaks' if r.paragraph_breaks else 'no breaks'}{' *' if r.primary else ''}\n"
-                  f"{r.conclusion}" for r in sel.itertuples(index=False)]
+                  f"{r.trend} / {r.vs_null}" for r in sel.itertuples(index=False)]
         ax.set_yticks(y, labels, fontsize=7)
         ax.set_ylim(-0.6, len(sel) - 0.4)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
@@ -168,7 +213,7 @@ def sensitivity_figure(table: pd.DataFrame) -> plt.Figure:
         ax.set_title(f"{key[0]}, {UNIT_LABEL.get(key[1], key[1])} (* = primary)", fontsize=9)
     if keys:
         handles, names = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8)
+        fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8, frameon=False)
     if not keys:
         axes[0][0].text(0.5, 0.5, "no sensitivity variants", ha="center", va="center")
         axes[0][0].set_axis_off()
@@ -176,76 +221,98 @@ def sensitivity_figure(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def save(fig: plt.Figure, path: str) -> None:
-    from scalelaw.io import _replace_atomically
-
-    _replace_atomically(lambda tmp: fig.savefig(tmp, dpi=110, format="png"), path)
-    plt.close(fig)
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "–"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return f"{value:,}"
-    return f"{value:.{digits}g}"
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    rows = ["| " + " | ".join(_fmt(v) if not isinstance(v, str) else v for v in row) + " |"
-            for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
-
-
-RESULTS_COLUMNS = ["corpus", "unit", "n", "b", "ci_low", "ci_high", "b_null", "b_minus_null",
-                   "b_minus_null_low", "b_minus_null_high", "conclusion", "robust"]
+# The README's copy of the results table has exactly these columns (tests check it).
+RESULTS_COLUMNS = ["corpus", "unit", "n", "b", "ci_low", "ci_high", "trend", "b_null", "b_minus_null",
+                   "b_minus_null_low", "b_minus_null_high", "vs_null", "best_law", "delta_aicc_power", "robust"]
 
 
 def results_table(summaries: pd.DataFrame) -> str:
-    """The results table (the README's copy must equal it; tests/test_report.py checks)."""
-    cols = [c for c in RESULTS_COLUMNS if c in summaries.columns]
-    return markdown_table(summaries[cols])
+    """The results table (the README's copy must equal it; tests/fitting/test_report.py checks)."""
+    return markdown_table(summaries.reindex(columns=RESULTS_COLUMNS))
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not np.isfinite(value))
+
+
+def answer_lines(row: Any, n_estimators: int) -> list[str]:
+    """The plain-words answer for one (corpus, unit) row of the summary."""
+    head = f"- **{row.corpus}**, lengths in {row.unit}"
+    if row.trend == "not_fitted" and row.vs_null == "not_fitted":
+        return [f"{head}: not fitted: {getattr(row, 'reason', '') or 'see the fit log'}"]
+    lines = [f"{head} ({int(row.n):,} documents; b describes {row.describes} at a given L):",
+             f"  - *Does S grow with L?* **{row.trend}**: {row.trend_statement}.",
+             f"  - *More than L = n·S?* **{row.vs_null}**: {row.vs_null_statement}."]
+    if getattr(row, "law_statement", ""):
+        lines.append(f"  - *Best law:* {row.law_statement}.")
+    disagreement = getattr(row, "estimator_disagreement", "")
+    lines.append(f"  - *Estimators:* the {n_estimators} estimators disagree: {disagreement}." if disagreement
+                 else f"  - *Estimators:* all {n_estimators} give the same two answers.")
+    robustness = getattr(row, "robustness", None)
+    if not _is_missing(robustness):
+        lines.append(f"  - *Robust:* {'yes' if row.robust else 'no'} ({robustness}).")
+    return lines
+
+
+def _unit_disagreements(summaries: pd.DataFrame) -> list[str]:
+    lines = []
+    for corpus, sel in summaries.groupby("corpus", sort=False):
+        answers = {r.unit: (r.trend, r.vs_null) for r in sel.itertuples(index=False)}
+        if len(set(answers.values())) > 1:
+            said = "; ".join(f"{unit}: {t} / {v}" for unit, (t, v) in answers.items())
+            lines.append(f"- **{corpus}**: the units disagree ({said}); each unit's answer holds for its own "
+                         "way of counting length only.")
+    return lines
+
+
+def _estimator_table(fits: pd.DataFrame) -> pd.DataFrame:
+    wide = expand_group(fits)
+    b_rows = wide[(wide["analysis"] == "sentence_length") & (wide["parameter"] == "b")].copy()
+    d_rows = wide[(wide["analysis"] == "null_document") & (wide["parameter"] == "b_minus_null")]
+    answers = {(r.corpus, r.unit, r.estimator): json.loads(r.diagnostics) for r in d_rows.itertuples()}
+    for question in ("trend", "vs_null"):
+        b_rows[question] = [answers.get((r.corpus, r.unit, r.estimator), {}).get(question, "not_fitted")
+                            for r in b_rows.itertuples()]
+    b_rows["describes"] = [json.loads(d).get("describes", "") for d in b_rows["diagnostics"]]
+    b_rows["b_minus_null"] = [d_rows[(d_rows["corpus"] == r.corpus) & (d_rows["unit"] == r.unit)
+                                     & (d_rows["estimator"] == r.estimator)]["estimate"].iloc[0]
+                              if r.estimator in set(d_rows["estimator"]) else np.nan for r in b_rows.itertuples()]
+    cols = ["corpus", "unit", "estimator", "describes", "estimate", "ci_low", "ci_high", "ci_method", "b_minus_null",
+            "trend", "vs_null", "n", "n_failed_resamples", "converged"]
+    return b_rows[cols]
+
+
+WHAT_B_DESCRIBES = (
+    "b is the exponent of S = a·L^b for one quantity of S at a given document length L: the geometric "
+    "mean of S for OLS on logs and Huber, the mean of S for the Gamma GLM, and L over the mean sentence "
+    "count for the count GLM. b_null is b when a document's mean sentence length ignores its sentence "
+    "count; because L = n·S, b_null > 0 whenever documents differ in their level of S. See "
+    "docs/methods/text-law.md.")
 
 
 def summary_markdown(summaries: pd.DataFrame, quality: list[dict[str, Any]], fits: pd.DataFrame,
-                     sensitivity: pd.DataFrame) -> str:
-    """The report: the conclusion first, then its robustness, the estimators, data quality."""
-    parts = ["# Sentence length against document length: S = a·L^b", ""]
-    parts += ["## Do longer documents have longer sentences?", ""]
+                     sensitivity: pd.DataFrame, covariates: list[dict[str, Any]] | None = None) -> str:
+    """The report: the two answers in plain words first (with the best law, any
+    disagreement and the document-column check), then the tables behind them."""
+    parts = ["# Sentence length against document length: S = a·L^b", "", "## The answers", ""]
+    n_estimators = {key: int(len(sel)) for key, sel in fits[(fits["analysis"] == "sentence_length")
+                                                             & (fits["parameter"] == "b")].groupby("group")} if len(fits) else {}
+    per_unit = max(n_estimators.values()) if n_estimators else 1
     for row in summaries.itertuples(index=False):
-        robust = getattr(row, "robust", None)
-        unfitted = getattr(row, "conclusion", None) == "not_fitted"
-        tail = "" if unfitted or robust is None or (isinstance(robust, float) and np.isnan(robust)) else (
-            " (robust: every segmentation variant agrees)" if robust else
-            " (not robust: the segmentation variants disagree, see below)")
-        parts.append(f"- **{row.corpus}**, lengths in {row.unit}: {row.statement}{tail}")
-    parts += ["", "## Results", "", results_table(summaries), ""]
+        parts += answer_lines(row, per_unit)
+    parts += _unit_disagreements(summaries)
+    for check in covariates or []:
+        parts.append(f"- **{check['corpus']}**, {check['unit']}: {check['statement']}.")
+    parts += ["", WHAT_B_DESCRIBES, "", "## Results", "", results_table(summaries), ""]
     parts += ["## Sensitivity to segmentation", "",
-              "b (OLS on logs) and its conclusion for every segmenter and paragraph-break setting; "
+              "b (OLS on logs) and its two answers for every segmenter and paragraph-break setting; "
               "see `results/report/sensitivity.png`.", ""]
-    if len(sensitivity):
-        parts.append(markdown_table(sensitivity))
-    else:
-        parts.append("Sensitivity variants are off (`sensitivity.enabled: false`).")
+    parts.append(markdown_table(sensitivity) if len(sensitivity)
+                 else "Sensitivity variants are off (`sensitivity.enabled: false`).")
     parts += ["", "## Estimates of b by estimator", ""]
-    if len(fits):
-        wide = expand_group(fits)
-        b_rows = wide[(wide["analysis"] == "sentence_length") & (wide["parameter"] == "b")].copy()
-        d_rows = wide[(wide["analysis"] == "null_document") & (wide["parameter"] == "b_minus_null")]
-        b_rows["conclusion"] = [
-            json.loads(d_rows[(d_rows["corpus"] == r.corpus) & (d_rows["unit"] == r.unit)
-                              & (d_rows["estimator"] == r.estimator)]["diagnostics"].iloc[0])["conclusion"]
-            for r in b_rows.itertuples()
-        ]
-        cols = ["corpus", "unit", "estimator", "estimate", "se", "se_type", "ci_low", "ci_high", "ci_method",
-                "n", "n_failed_resamples", "converged", "conclusion"]
-        parts.append(markdown_table(b_rows[cols]))
-    else:
-        parts.append("No fits (see the conclusion above for why).")
+    parts.append(markdown_table(_estimator_table(fits)) if len(fits) else "No fits (see the answers above for why).")
+    if covariates:
+        parts += ["", "## Another document column", "", markdown_table(pd.DataFrame(covariates))]
     parts += ["", "## Data quality", "", markdown_table(pd.DataFrame(quality)), ""]
     return "\n".join(parts)
 

@@ -13,6 +13,6 @@ if color_by:
         log.info("corpus %s has no column %r: points are not coloured", name, color_by)
         color_by = None
 fits = io.read_parquet(snakemake.input.fits)
-report.save(report.scatter_figure(docs, fits, units, name, color_by), snakemake.output.scatter)
-report.save(report.residual_figure(docs, fits, units, name, color_by), snakemake.output.residuals)
-report.save(report.distribution_figure(docs, units, name), snakemake.output.distributions)
+io.write_figure(report.scatter_figure(docs, fits, units, name, color_by), snakemake.output.scatter)
+io.write_figure(report.residual_figure(docs, fits, units, name, color_by), snakemake.output.residuals)
+io.write_figure(report.distribution_figure(docs, units, name), snakemake.output.distributions)

@@ -6,12 +6,16 @@
   laws and laws of loss (saturating_power, chinchilla = L(N, D), isoflop_parabola) alike;
 * ``power_sums``: the solver of the saturating laws (Huber on log L, L-BFGS-B);
 * ``law_intervals``: resampled intervals for any law, "not identified", leave-largest-out;
-* ``estimators``: S = a L^b estimators with one calling shape, registry :data:`ESTIMATORS`;
+* ``estimators``: S = a L^b estimators with one calling shape, registry :data:`ESTIMATORS`
+  (their vectorized IRLS and jackknives in ``irls``);
 * ``bootstrap``: :func:`bootstrap`, resampling a named unit (documents, prompts,
   models, runs, clusters), intervals from ``scipy.stats.bootstrap``;
-* ``nulls`` and ``conclusion``: what b must beat, and the verdict drawn from b - b_null;
+* ``nulls`` (with ``noise``, the sampling noise of a mean of n sentences) and
+  ``conclusion``: what b must beat, and the two answers, ``trend`` and ``vs_null``;
 * ``over_models``: laws whose points are models (loss against size);
-* ``sentence_length``: every fit of one corpus, as FitResults; ``summary``: its conclusion.
+* ``sentence_length``: every fit of one corpus, as FitResults; ``summary``: its answers
+  (``laws_text``: the best law in words; ``sensitivity``: robustness; ``covariate``: does
+  another document column explain S better than L).
 
 The names below load their module on first use, so a job that needs only the result
 table or the summary (``scalelaw.fitting.result``, ``scalelaw.fitting.summary``) does

@@ -27,16 +27,15 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.diagnostic import het_breuschpagan, linear_reset
 
+from .irls import (MAD_TO_SD, design, glm_jackknife, huber_irls, hc_sandwich, irls_log_link, labelled,
+                   line_rows, one_step_jackknife, rows)
 from .result import FitResult, Param
 
 __all__ = [
     "DEFAULT_ESTIMATORS", "ESTIMATORS", "CountGLM", "Estimator", "GammaGLM", "HuberLog",
-    "OLSLog", "QuantileLog", "check_power_data", "get_estimator",
+    "OLSLog", "QuantileLog", "check_power_data", "degenerate_reason", "get_estimator",
 ]
 
-_IRLS_MAX_ITER = 200
-_IRLS_TOL = 1e-10
-_MAD_TO_SD = 0.6744897501960817
 
 
 def _as_1d(values: Any, name: str) -> np.ndarray:
@@ -71,8 +70,27 @@ def check_power_data(L: Any, S: Any, counts: Any = None, *, min_n: int = 3):
     return L, S, counts
 
 
-def _design(L: np.ndarray) -> np.ndarray:
-    return np.column_stack([np.ones_like(L), np.log(L)])
+def degenerate_reason(L: Any, S: Any, counts: Any = None) -> str | None:
+    """Why (L, S[, n_sentences]) cannot give an exponent worth an interval, or None.
+
+    Checked before any fit, so that degenerate data end in "not fitted" with this reason
+    instead of an optimizer's error: S or L the same in every document, fewer than three
+    distinct values of either (a bootstrap resample then has no spread half of the time),
+    or one sentence count for all documents (S = L / n, so b = 1 by construction).
+    """
+    L, S = np.asarray(L, dtype=float), np.asarray(S, dtype=float)
+    for name, values in (("L (document length)", L), ("S (mean sentence length)", S)):
+        distinct = np.unique(values)
+        if distinct.size == 1:
+            return f"{name} is {distinct[0]:g} in all {values.size} documents: nothing to fit"
+        if distinct.size < 3:
+            return f"{name} takes only {distinct.size} distinct values in {values.size} documents"
+    if counts is not None:
+        distinct = np.unique(np.asarray(counts, dtype=float))
+        if distinct.size == 1:
+            return (f"every document has {distinct[0]:g} sentence(s): S = L / {distinct[0]:g}, "
+                    "so b = 1 by construction")
+    return None
 
 
 def _wald(est: float, se: float, level: float) -> tuple[float, float]:
@@ -99,147 +117,6 @@ def _power_result(est: "Estimator", log_a: float, se_log_a: float, b: float, se_
     )
 
 
-def _hc_sandwich(X: np.ndarray, score_resid: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """HC0 and HC3 covariances of a GLM with log link from its hat matrix.
-
-    Bread X' W X with working weights W; score contributions x_i * score_resid_i;
-    HC3 divides each by (1 - h_ii), h_ii = w_i x_i' (X'WX)^-1 x_i.
-    """
-    bread_inv = np.linalg.inv(X.T @ (weights[:, None] * X))
-    h = weights * np.einsum("ij,jk,ik->i", X, bread_inv, X)
-    def sandwich(u):
-        meat = (X * u[:, None] ** 2).T @ X
-        return bread_inv @ meat @ bread_inv
-    return sandwich(score_resid), sandwich(score_resid / (1.0 - np.clip(h, None, 1 - 1e-12)))
-
-
-def _one_step_jackknife(X: np.ndarray, beta: np.ndarray, score_resid: np.ndarray, weights: np.ndarray):
-    """Leave-one-out coefficients (2, n) of an M-estimator (a GLM, Huber) by one Newton step
-    from the full fit: beta - A^-1 x_i u_i / (1 - h_ii), A = X' W X, h_ii = w_i x_i' A^-1 x_i.
-    Exact for least squares; for the GLMs and Huber the standard approximate leave-one-out
-    (its error is of order 1/n^2 per coefficient, against the 1/n effect of a deletion).
-    BCa needs these only for its acceleration, which is a ratio of their moments."""
-    A_inv = np.linalg.inv(X.T @ (weights[:, None] * X))
-    h = weights * np.einsum("ij,jk,ik->i", X, A_inv, X)
-    step = (X * (score_resid / (1.0 - np.clip(h, None, 1 - 1e-12)))[:, None]) @ A_inv
-    return (beta[None, :] - step).T
-
-
-def _glm_jackknife(L: np.ndarray, y: np.ndarray, poisson: bool) -> np.ndarray:
-    """One-step leave-one-out coefficients (2, n) of the log-link GLM of y on log L
-    (Poisson: working weights mu, score y - mu; Gamma: weights 1, score (y - mu) / mu)."""
-    X = _design(L)
-    beta = np.array(_irls_log_link(np.log(L), y, poisson=poisson), dtype=float)
-    mu = np.exp(X @ beta)
-    if poisson:
-        return _one_step_jackknife(X, beta, y - mu, mu)
-    return _one_step_jackknife(X, beta, (y - mu) / mu, np.ones_like(y))
-
-
-def _labelled(fn, label: str):
-    fn.label = label
-    return fn
-
-
-# ------------------------------------------------------------------ vectorized refits
-
-
-def _rows(x, y):
-    """x and y broadcast to rows of shape (R, n), with x centred per row, and the row means
-    of x: the IRLS loops below work on 2-D rows and restore the leading shape at the end."""
-    x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-    shape = x.shape[:-1]
-    x2 = x.reshape(-1, x.shape[-1])
-    mean = x2.mean(axis=1)
-    return np.ascontiguousarray(x2 - mean[:, None]), np.ascontiguousarray(y.reshape(x2.shape)), mean, shape
-
-
-def _line_rows(xc, z, w):
-    """Weighted least squares of z on [1, xc] per row of 2-D arrays (xc centred per row):
-    five weighted sums per row, no centred temporaries. Returns (intercept, slope) in xc."""
-    if w is None:
-        sw = np.full(xc.shape[0], float(xc.shape[1]))
-        swx, swz = xc.sum(axis=1), z.sum(axis=1)
-        swxx, swxz = np.einsum("ij,ij->i", xc, xc), np.einsum("ij,ij->i", xc, z)
-    else:
-        wx = w * xc
-        sw, swz = w.sum(axis=1), np.einsum("ij,ij->i", w, z)
-        swx, swxx, swxz = wx.sum(axis=1), np.einsum("ij,ij->i", wx, xc), np.einsum("ij,ij->i", wx, z)
-    slope = (swxz - swx * swz / sw) / (swxx - swx * swx / sw)
-    return (swz - slope * swx) / sw, slope
-
-
-def _iterate_rows(xc, y, start, step):
-    """Run ``step`` on the rows that have not converged yet (slope change within
-    _IRLS_TOL), so that a few slow resamples do not keep every row iterating.
-    ``start(xc, y) -> (slope, state)``, ``step(xc, y, state) -> (b0, b1, state)``; returns
-    (b0, b1) per row, NaN where the cap was reached or the fit is not finite."""
-    n_rows = xc.shape[0]
-    b0, b1 = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
-    active = np.arange(n_rows)
-    last, state = start(xc, y)
-    for _ in range(_IRLS_MAX_ITER):
-        new0, new1, state = step(xc, y, state)
-        done = np.abs(new1 - last) <= _IRLS_TOL * np.maximum(1.0, np.abs(new1))
-        if done.any():
-            b0[active[done]], b1[active[done]] = new0[done], new1[done]
-            keep = ~done
-            active, xc, y, last = active[keep], xc[keep], y[keep], new1[keep]
-            state = tuple(s[keep] for s in state)
-        else:
-            last = new1
-        if active.size == 0:
-            break
-    ok = np.isfinite(b1)
-    return np.where(ok, b0, np.nan), np.where(ok, b1, np.nan)
-
-
-def _irls_log_link(x, y, poisson: bool):
-    """IRLS for a log-link GLM (Poisson: weights mu; Gamma: weights 1), as statsmodels GLM,
-    on every row at once. Rows that have not converged after the cap come back NaN."""
-    xc, y2, mean, shape = _rows(x, y)
-
-    def start(xc, y):
-        mu = (y + y.mean(axis=1, keepdims=True)) / 2.0  # statsmodels' starting mu
-        return np.zeros(y.shape[0]), (mu,)
-
-    def step(xc, y, state):
-        (mu,) = state
-        z = np.log(mu) + (y - mu) / mu
-        b0, b1 = _line_rows(xc, z, mu if poisson else None)
-        return b0, b1, (np.exp(b0[:, None] + b1[:, None] * xc),)
-
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        b0, b1 = _iterate_rows(xc, y2, start, step)
-    return (b0 - b1 * mean).reshape(shape), b1.reshape(shape)
-
-
-def _huber_irls(x, z, t: float):
-    """statsmodels RLM with HuberT(t) and its MAD scale, reweighted to convergence, on every
-    row. A row whose MAD scale is 0 keeps equal weights (its OLS line) instead of NaN."""
-    xc, z2, mean, shape = _rows(x, z)
-
-    def residuals(xc, z, b0, b1):
-        resid = z - b0[:, None] - b1[:, None] * xc
-        scale = np.median(np.abs(resid), axis=1, keepdims=True) / _MAD_TO_SD
-        return resid, scale
-
-    def start(xc, z):
-        b0, b1 = _line_rows(xc, z, None)
-        return b1, residuals(xc, z, b0, b1)
-
-    def step(xc, z, state):
-        resid, scale = state
-        r = np.where(scale > 0, np.abs(resid) / np.where(scale > 0, scale, 1.0), 0.0)
-        weights = np.where(r <= t, 1.0, t / np.maximum(r, t))
-        b0, b1 = _line_rows(xc, z, weights)
-        return b0, b1, residuals(xc, z, b0, b1)
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        b0, b1 = _iterate_rows(xc, z2, start, step)
-    return (b0 - b1 * mean).reshape(shape), b1.reshape(shape)
-
-
 # ------------------------------------------------------------------ estimators
 
 
@@ -250,6 +127,10 @@ class Estimator:
     name: str = ""
     response: str = ""
     uses_counts: bool = False
+    # the quantity of S whose law in L the exponent b describes (conditional on the measured L)
+    describes: str = ""
+    # False when refit loops over resamples one by one (the null then draws fewer per resample)
+    vectorized: bool = True
 
     def fit(self, L, S, n_sentences=None, *, confidence_level: float = 0.95,
             group: Mapping[str, Any] | None = None) -> FitResult:
@@ -282,11 +163,12 @@ class OLSLog(Estimator):
     """
 
     name: str = "ols_log"
+    describes: str = "the geometric mean of S"
     response: str = "log S"
 
     def fit(self, L, S, n_sentences=None, *, confidence_level=0.95, group=None):
         L, S, _ = check_power_data(L, S)
-        X, logS = _design(L), np.log(S)
+        X, logS = design(L), np.log(S)
         res = sm.OLS(logS, X).fit()
         robust = res.get_robustcov_results(cov_type="HC3")
         return _power_result(
@@ -302,9 +184,9 @@ class OLSLog(Estimator):
 
     @staticmethod
     def _line(x, z):
-        xc, z2, mean, shape = _rows(x, z)
+        xc, z2, mean, shape = rows(x, z)
         with np.errstate(divide="ignore", invalid="ignore"):
-            b0, b1 = _line_rows(xc, z2, None)
+            b0, b1 = line_rows(xc, z2, None)
         return np.stack([np.exp(b0 - b1 * mean).reshape(shape), b1.reshape(shape)])
 
     def resampler(self, L, S, n_sentences=None):
@@ -360,15 +242,16 @@ class GammaGLM(Estimator):
     """
 
     name: str = "gamma_glm"
+    describes: str = "the mean of S"
     response: str = "S (mean)"
 
     def fit(self, L, S, n_sentences=None, *, confidence_level=0.95, group=None):
         L, S, _ = check_power_data(L, S)
-        X = _design(L)
+        X = design(L)
         family = sm.families.Gamma(link=sm.families.links.Log())
         res = sm.GLM(S, X, family=family).fit()
         mu = res.fittedvalues
-        _, hc3 = _hc_sandwich(X, (S - mu) / mu, np.ones_like(S))
+        _, hc3 = hc_sandwich(X, (S - mu) / mu, np.ones_like(S))
         se = np.sqrt(np.diag(hc3))
         # Cox-Snell from the likelihood ratio against an intercept-only Gamma GLM fitted
         # with its own dispersion (statsmodels' pseudo_rsquared uses the full model's).
@@ -385,17 +268,17 @@ class GammaGLM(Estimator):
         )
 
     def refit(self, L, S, n_sentences=None):
-        b0, b1 = _irls_log_link(np.log(L), S, poisson=False)
+        b0, b1 = irls_log_link(np.log(L), S, poisson=False)
         return np.stack([np.exp(b0), b1])
 
     def jackknife(self, L, S, n_sentences=None):
         L, S = np.asarray(L, dtype=float), np.asarray(S, dtype=float)
 
         def leave_one_out():
-            b = _glm_jackknife(L, S, poisson=False)
+            b = glm_jackknife(L, S, poisson=False)
             return np.stack([np.exp(b[0]), b[1]])
 
-        return _labelled(leave_one_out, "one-step leave-one-out jackknife")
+        return labelled(leave_one_out, "one-step leave-one-out jackknife")
 
 
 @dataclass(frozen=True)
@@ -409,6 +292,7 @@ class CountGLM(Estimator):
     """
 
     name: str = "count_glm"
+    describes: str = "L over the mean sentence count (S = L / E[n])"
     response: str = "n_sentences (count)"
     uses_counts: bool = True
 
@@ -416,10 +300,10 @@ class CountGLM(Estimator):
         L, S, counts = check_power_data(L, S, n_sentences)
         counts_from = "n_sentences" if counts is not None else "L / S"
         counts = counts if counts is not None else L / S
-        X = _design(L)
+        X = design(L)
         res = sm.GLM(counts, X, family=sm.families.Poisson()).fit()
         mu = res.fittedvalues
-        _, hc3 = _hc_sandwich(X, counts - mu, mu)
+        _, hc3 = hc_sandwich(X, counts - mu, mu)
         se = np.sqrt(np.diag(hc3))
         warn = [] if res.converged else ["statsmodels GLM did not converge"]
         return _power_result(
@@ -433,7 +317,7 @@ class CountGLM(Estimator):
 
     def refit(self, L, S, n_sentences=None):
         counts = n_sentences if n_sentences is not None else L / S
-        b0, b1 = _irls_log_link(np.log(L), counts, poisson=True)
+        b0, b1 = irls_log_link(np.log(L), counts, poisson=True)
         return np.stack([np.exp(-b0), 1.0 - b1])
 
     def jackknife(self, L, S, n_sentences=None):
@@ -441,10 +325,10 @@ class CountGLM(Estimator):
         counts = np.asarray(n_sentences, dtype=float) if n_sentences is not None else L / S
 
         def leave_one_out():
-            b = _glm_jackknife(L, counts, poisson=True)
+            b = glm_jackknife(L, counts, poisson=True)
             return np.stack([np.exp(-b[0]), 1.0 - b[1]])
 
-        return _labelled(leave_one_out, "one-step leave-one-out jackknife")
+        return labelled(leave_one_out, "one-step leave-one-out jackknife")
 
 
 @dataclass(frozen=True)
@@ -456,11 +340,12 @@ class HuberLog(Estimator):
     """
 
     name: str = "huber"
+    describes: str = "the geometric mean of S (outlying documents downweighted)"
     response: str = "log S"
 
     def fit(self, L, S, n_sentences=None, *, confidence_level=0.95, group=None):
         L, S, _ = check_power_data(L, S)
-        X, logS = _design(L), np.log(S)
+        X, logS = design(L), np.log(S)
         norm = sm.robust.norms.HuberT()
         res = sm.RLM(logS, X, M=norm).fit(maxiter=500, tol=1e-10)
         converged = res.fit_history["iteration"] < 500
@@ -479,7 +364,7 @@ class HuberLog(Estimator):
 
     @staticmethod
     def _irls(x, z):
-        b0, b1 = _huber_irls(x, z, sm.robust.norms.HuberT().t)
+        b0, b1 = huber_irls(x, z, sm.robust.norms.HuberT().t)
         return np.stack([np.exp(b0), b1])
 
     def resampler(self, L, S, n_sentences=None):
@@ -491,16 +376,16 @@ class HuberLog(Estimator):
 
         def leave_one_out():
             t = sm.robust.norms.HuberT().t
-            beta = np.array(_huber_irls(x, z, t), dtype=float)
+            beta = np.array(huber_irls(x, z, t), dtype=float)
             resid = z - beta[0] - beta[1] * x
-            scale = np.median(np.abs(resid)) / _MAD_TO_SD
+            scale = np.median(np.abs(resid)) / MAD_TO_SD
             r = resid / scale if scale > 0 else np.zeros_like(resid)
             inside = (np.abs(r) <= t).astype(float)  # psi' of Huber's T; the scale held fixed
             X = np.column_stack([np.ones_like(x), x])
-            b = _one_step_jackknife(X, beta, scale * np.clip(r, -t, t), inside)
+            b = one_step_jackknife(X, beta, scale * np.clip(r, -t, t), inside)
             return np.stack([np.exp(b[0]), b[1]])
 
-        return _labelled(leave_one_out, "one-step leave-one-out jackknife")
+        return labelled(leave_one_out, "one-step leave-one-out jackknife")
 
 
 @dataclass(frozen=True)
@@ -513,12 +398,16 @@ class QuantileLog(Estimator):
 
     name: str = "quantile_0.5"
     response: str = "log S (quantile)"
+    vectorized: bool = False
     q: float = 0.5
+
+    def __post_init__(self):
+        object.__setattr__(self, "describes", f"the {self.q:g} quantile of S")
 
     def _fit(self, L, S):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # iteration limit: reported through converged
-            return sm.QuantReg(np.log(S), _design(L)).fit(q=self.q, max_iter=5000)
+            return sm.QuantReg(np.log(S), design(L)).fit(q=self.q, max_iter=5000)
 
     def fit(self, L, S, n_sentences=None, *, confidence_level=0.95, group=None):
         L, S, _ = check_power_data(L, S)

@@ -1,7 +1,6 @@
 import json
 import math
 
-import pandas as pd
 import pytest
 
 from scalelaw.fitting import FIT_COLUMNS, FitResult, Param, expand_group, results_frame
