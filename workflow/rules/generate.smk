@@ -1,15 +1,14 @@
 # Generation sweeps with causal language models (config section `generate:`).
 #
 # The plan (which cells, prompts and losses the grid makes, and each job's settings)
-# comes from scalelaw.sweep_plan; defaults come from the schema through validate().
-from scalelaw.sweep_plan import CELL_PATH, CT2_DIR, LOSS_PATH, MODEL_DIR, PROMPT_PATH
-from scalelaw.sweep_plan import plan_sweep as _plan_sweep
-from scalelaw.generate import SweepError as _SweepError
-from scalelaw.models import ModelError as _ModelError
+# comes from scalelaw.generate.plan; defaults come from the schema through validate().
+from scalelaw.generate.plan import CELL_PATH, CT2_DIR, LOSS_PATH, MODEL_DIR, PROMPT_PATH
+from scalelaw.generate.plan import plan_sweep as _plan_sweep
+from scalelaw.errors import DataError as _DataError
 
 try:
     GEN = _plan_sweep(config)
-except (_SweepError, _ModelError) as _err:
+except _DataError as _err:
     stop_on_config_errors([f"config: {_err}"])
 
 

@@ -1,9 +1,10 @@
 """Fits over the generation sweep (rule generate_fit)."""
-from scalelaw import io, logs, sweep_fit
+from scalelaw import io, logs
+from scalelaw.generate import fit
 
 log = logs.to_file(snakemake.log[0])
 i, o = snakemake.input, snakemake.output
-out = sweep_fit.fit_sweep(
+out = fit.fit_sweep(
     io.read_parquet(i.generations), io.read_parquet(i.human), io.read_parquet(i.losses),
     io.read_parquet(i.models), snakemake.params.fit,
     generated_sentences=io.read_parquet(i.generated_sentences),

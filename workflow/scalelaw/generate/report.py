@@ -1,171 +1,24 @@
-"""Figures and a Markdown section for the generation sweep."""
+"""The generation sweep's Markdown section: the answer in words first, then the tables."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from scalelaw.plotting import log_axis
+from scalelaw.fitting.censored import pct_per_doubling
+from scalelaw.fitting.result import expand_group
+from scalelaw.io import markdown_table
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _colors(keys):
-    plt = _plt()
-    cmap = plt.get_cmap("tab10")
-    return {k: cmap(i % 10) for i, k in enumerate(keys)}
-
-
-def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> None:
-    """Decoding steps against prompt length per model; censored points hollow at the cap;
-    Kaplan-Meier medians with 95% CIs as lines."""
-    plt = _plt()
-    models = sorted(gen["model"].unique())
-    fig, axes = plt.subplots(1, max(1, len(models)), figsize=(5.5 * max(1, len(models)), 4.2),
-                             squeeze=False)
-    colors = _colors(sorted(gen["decoding"].unique()))
-    rng = np.random.default_rng(0)
-    for ax, model in zip(axes[0], models):
-        g = gen[gen["model"] == model]
-        for (dec, cap), d_all in g.groupby(["decoding", "max_new_tokens"]):
-            d = d_all[d_all["n_steps"] > 0]  # rows with no room under a total cap: counted in the tables
-            x = d["prompt_text_tokens"].to_numpy(float) * np.exp(rng.normal(0, 0.02, len(d)))
-            ev = ~d["censored"].to_numpy(bool)
-            ax.scatter(x[ev], d["n_steps"][ev], s=12, color=colors[dec], alpha=0.5)
-            ax.scatter(x[~ev], d["n_steps"][~ev], s=18, facecolors="none",
-                       edgecolors=colors[dec], alpha=0.6, marker="^")
-            k = km[(km["model"] == model) & (km["decoding"] == dec) & (km["max_new_tokens"] == cap)]
-            k = k.sort_values("prompt_text_tokens_mean")
-            ok = k["median_reached"].astype(bool)
-            err = np.vstack([(k["km_median_steps"] - k["km_median_ci_low"]).clip(lower=0),
-                             (k["km_median_ci_high"] - k["km_median_steps"]).clip(lower=0)])
-            err = np.where(np.isfinite(err), err, 0)
-            ax.errorbar(k["prompt_text_tokens_mean"][ok], k["km_median_steps"][ok],
-                        yerr=err[:, ok.to_numpy()], color=colors[dec], lw=1.5, capsize=3,
-                        marker="s", elinewidth=0.8,
-                        label=f"{dec}, cap {cap}: KM median ({int(d['censored'].sum())}/{len(d)} capped)")
-            total = int(d_all["max_length"].iloc[0]) if "max_length" in d_all else -1
-            if total > 0:  # a total cap: room left = max_length - prompt length
-                px = np.geomspace(max(d_all["prompt_text_tokens"].min(), 1), total - 1, 50)
-                ax.plot(px, total - px, color=colors[dec], ls="--", lw=0.8,
-                        label=f"{dec}: max_length {total} - prompt length")
-            else:
-                ax.axhline(cap, color=colors[dec], ls=":", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        log_axis(ax.xaxis)
-        log_axis(ax.yaxis)
-        ax.set_xlabel("prompt length (model tokens of the prompt text)")
-        ax.set_ylabel("decoding steps until EOS (triangles: hit the cap)")
-        ax.set_title(model)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_s_vs_l(texts: pd.DataFrame, path: str, unit: str = "words") -> None:
-    """Mean sentence length against text length: generated texts (capped ones without
-    their cut last sentence, hollow) beside the human continuations of the same prompts
-    cut to the same lengths; one panel per model (the rows of ``fit/s_vs_l_texts``)."""
-    plt = _plt()
-    gen = texts[texts["text_set"] == "trimmed"]
-    human = texts[texts["text_set"] == "human_matched"]
-    models = sorted(gen["model"].dropna().unique())
-    fig, axes = plt.subplots(1, max(1, len(models)), figsize=(5.5 * max(1, len(models)), 4.2),
-                             squeeze=False)
-    colors = _colors(sorted(gen["decoding"].dropna().unique()))
-    x, y = f"L_{unit}", f"S_{unit}_mean"
-    for ax, model in zip(axes[0], models):
-        h = human[human["model"] == model].drop_duplicates([x, y])
-        ax.scatter(h[x], h[y], s=14, color="black", alpha=0.5,
-                   label="human continuation, cut to the generated length")
-        for dec, d in gen[gen["model"] == model].groupby("decoding"):
-            capped = d["censored"].astype(bool)
-            ax.scatter(d.loc[~capped, x], d.loc[~capped, y], s=12, color=colors[dec], alpha=0.6,
-                       label=f"generated, {dec}")
-            ax.scatter(d.loc[capped, x], d.loc[capped, y], s=16, facecolors="none",
-                       edgecolors=colors[dec], alpha=0.6)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        log_axis(ax.xaxis)
-        log_axis(ax.yaxis)
-        ax.set_xlabel(f"L: text length ({unit}; hollow: hit the cap, cut sentence dropped)")
-        ax.set_ylabel(f"S: mean sentence length ({unit})")
-        ax.set_title(model)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_loss_vs_size(means: pd.DataFrame, loss_size: pd.DataFrame, path: str,
-                      metric: str = "loss_nats_per_token") -> None:
-    """Mean loss per model against parameter count (total and non-embedding), with the
-    fitted power law and E + A N^-alpha."""
-    from scalelaw.fitting.laws import LAWS
-
-    plt = _plt()
-    convs = ("n_params_total", "n_params_nonembedding")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), squeeze=False)
-    for ax, conv in zip(axes[0], convs):
-        if conv not in means or means.empty:
-            continue
-        x = means[conv].to_numpy(float)
-        y = means[f"{metric}_mean"].to_numpy(float)
-        ax.errorbar(x, y, yerr=2 * means[f"{metric}_sem"].fillna(0), fmt="o", color="black",
-                    capsize=3, label="models (mean ± 2 s.e. over prompts)")
-        for name, row in zip(means["model"], zip(x, y)):
-            ax.annotate(name, row, fontsize=7, xytext=(3, 3), textcoords="offset points")
-        grid = np.geomspace(x.min() / 1.5, x.max() * 1.5, 100)
-        for law, style in (("power", "-"), ("saturating_power", "--")):
-            sel = loss_size[(loss_size["law"] == law) & (loss_size["convention"] == conv)
-                            & loss_size["parameter"].notna()]
-            if sel.empty:
-                continue
-            params = np.array([sel.set_index("parameter").loc[p, "estimate"]
-                               for p in LAWS[law].params], dtype=float)
-            warn = " (not identified)" if not bool(sel["identified"].iloc[0]) else ""
-            ax.plot(grid, LAWS[law].predict(grid, params), style,
-                    label=f"{LAWS[law].formula}{warn}")
-        ax.set_ylim(y.min() / 1.25, y.max() * 1.25)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        log_axis(ax.xaxis)
-        log_axis(ax.yaxis)
-        ax.set_xlabel(conv.replace("n_params_", "parameters, "))
-        ax.set_ylabel(metric.replace("_", " "))
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _table(df: pd.DataFrame, cols: list[str], floatfmt: str = ".3g") -> str:
+def _table(df: pd.DataFrame, cols: list[str]) -> str:
     cols = [c for c in cols if c in df.columns]
     if df.empty or not cols:
         return "(none)\n"
-    d = df[cols].copy()
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in d.itertuples(index=False):
-        cells = []
-        for v in row:
-            if isinstance(v, (float, np.floating)):
-                cells.append("" if not np.isfinite(v) else format(float(v), floatfmt))
-            else:
-                cells.append(str(v).replace("|", "/").replace("\n", " "))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return markdown_table(df[cols].reset_index(drop=True)) + "\n"
 
 
 def _setting(g: Mapping[str, Any]) -> str:
@@ -188,8 +41,6 @@ def _pct(v: float) -> str:
 def answer_sentences(fits: pd.DataFrame) -> list[str]:
     """The answer in words, one sentence per model and decoding, from the elasticity
     rows of the fit table (``analysis == generated_length_elasticity``)."""
-    import json
-
     rows = fits[fits["analysis"] == "generated_length_elasticity"]
     out = []
     for r in rows.itertuples():
@@ -220,8 +71,6 @@ def answer_sentences(fits: pd.DataFrame) -> list[str]:
 
 def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
     """What a total cap (the seed's max_length) does, in words, from the cap_artifact rows."""
-    import json
-
     rows = fits[fits["analysis"] == "cap_artifact"].copy()
     if rows.empty:
         return []
@@ -240,8 +89,6 @@ def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
         def slope(r):
             if r is None or not np.isfinite(r.estimate):
                 return "n/a"
-            from scalelaw.fitting.censored import pct_per_doubling
-
             return (f"{_pct(pct_per_doubling(r.estimate))} per doubling "
                     f"[{_pct(pct_per_doubling(r.ci_low))}, {_pct(pct_per_doubling(r.ci_high))}]")
         out.append(
@@ -263,10 +110,6 @@ def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
 
 
 def _fit_table(fits: pd.DataFrame, analysis: str) -> pd.DataFrame:
-    import json
-
-    from scalelaw.fitting.result import expand_group
-
     rows = fits[fits["analysis"] == analysis]
     if rows.empty:
         return rows
@@ -304,8 +147,7 @@ def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
                                      "n_capped", "n_no_room", "frac_capped"]),
         "\n### Models\n\n",
         _table(models, ["model", "kind", "source", "note", "n_params_total",
-                        "n_params_nonembedding", "revision or sha256", "stored_dtype"],
-               floatfmt=".4g"),
+                        "n_params_nonembedding", "revision or sha256", "stored_dtype"]),
         "\n### Generated length against prompt length (censoring-aware)\n\n",
         "Survival time: decoding steps until EOS, censored at the row's cap (max_new_tokens, "
         "or max_length - prompt length). Kaplan-Meier medians (empty when more than half "

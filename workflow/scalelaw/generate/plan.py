@@ -19,7 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from scalelaw.config import canonical
-from scalelaw.generate import SweepError, decoding_settings
+from scalelaw.generate.decoding import decoding_settings
+from scalelaw.generate.engines import require_backend
+from scalelaw.generate.errors import SweepError
+from scalelaw.generate.sources import resolve_gguf_path
+from scalelaw.generate.specs import parse_model_spec
 
 CELL_PATH = "cells/{gen_model}/p{prompt_tokens}/{decoding}/m{max_new_tokens}/s{seed}.parquet"
 CT2_DIR = "results/models_ct2/{gen_model}"  # the model converted for generate.backend ctranslate2
@@ -37,7 +41,7 @@ FIGURES = {
 class SweepPlan:
     enabled: bool
     corpus: str = ""
-    models: dict[str, Any] = field(default_factory=dict)  # name -> scalelaw.models.ModelSpec
+    models: dict[str, Any] = field(default_factory=dict)  # name -> scalelaw.generate.specs.ModelSpec
     decoding: dict[str, dict[str, Any]] = field(default_factory=dict)
     prompt_tokens: tuple[int, ...] = ()
     max_new_tokens: tuple[int, ...] = ()
@@ -144,8 +148,6 @@ class SweepPlan:
         """A GGUF file is an input of its conversion: replacing the file reruns it."""
         spec = self.models[name]
         if spec.kind == "gguf":
-            from scalelaw.models import resolve_gguf_path
-
             return [str(resolve_gguf_path(spec.source))]
         return []
 
@@ -156,12 +158,10 @@ class SweepPlan:
 def plan_sweep(config: Mapping[str, Any]) -> SweepPlan:
     """The plan of a validated config (schema defaults filled in).
 
-    Raises :class:`SweepError` or :class:`scalelaw.models.ModelError` for a mistake that
+    Raises :class:`SweepError` or :class:`scalelaw.generate.errors.ModelError` for a mistake that
     the schema cannot see (two models with one name, a hub id that does not exist, a
     sampling setting given to greedy decoding), before any job runs.
     """
-    from scalelaw.models import parse_model_spec
-
     gen = dict(config.get("generate") or {})
     if not gen.get("enabled"):
         return SweepPlan(enabled=False, settings=gen)
@@ -185,8 +185,6 @@ def plan_sweep(config: Mapping[str, Any]) -> SweepPlan:
         values = [int(v) for v in gen[key]]
         if len(set(values)) != len(values):
             raise SweepError(f"generate.{key} has duplicates: {values}")
-    from scalelaw.engines import require_backend
-
     require_backend(str(gen["backend"]))
     return SweepPlan(
         enabled=True,
