@@ -573,7 +573,14 @@ def test_default_and_large_configs_plan_the_measured_experiment():
     validate(large, schema)
     big = plan_sweep(large)
     assert len(big.cell_files()) > 5 * len(default.cell_files())
-    assert big.models.keys() == default.models.keys()
+    assert set(default.models) < set(big.models)  # the large config adds GPT-2 ...
+    gpt2 = big.models["gpt2"]
+    assert gpt2.kind == "hub" and gpt2.revision and len(gpt2.revision) == 40  # ... pinned
+    gpt2_cells = [f for f in big.cell_files() if "/cells/gpt2/" in f]
+    assert {f.split("/")[-3] for f in gpt2_cells} == {"raw_greedy", "raw_t1", "seed_call"}
+    # the default run reads the hazard of at least 3 model sizes at 4 prompt lengths or more
+    assert len(default.hazard_files()) >= 3 and len(default.settings["hazard"]["prompt_tokens"]) >= 4
+    assert all(default.models[m].kind == "ladder" for m in default.models if m.startswith("ladder-"))
 
 
 def test_gpu_batch_sized_to_memory(loaded):

@@ -80,3 +80,53 @@ def build_tiny_model(folder: Path, *, arch: str = "llama", width: int = 32, laye
     model.generation_config.pad_token_id = eos
     model.save_pretrained(folder)
     return folder
+
+
+def build_constant_hazard_model(folder: Path, n_stop_ids: int = 20) -> tuple[Path, float]:
+    """A tiny Llama whose next-token distribution is uniform at every position (a zero
+    output layer), with ``n_stop_ids`` stop tokens: its end-of-text hazard is exactly
+    ``n_stop_ids / vocab_size`` everywhere, so the expected remaining length is analytic.
+    Returns the folder and that hazard."""
+    import torch
+
+    folder = build_tiny_model(folder, arch="llama")
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(folder)
+    model = LlamaForCausalLM.from_pretrained(folder)
+    eos = tok.convert_tokens_to_ids(EOS)
+    others = [i for i in range(len(tok)) if i != eos][: n_stop_ids - 1]
+    with torch.no_grad():
+        model.get_output_embeddings().weight.zero_()
+    model.generation_config.eos_token_id = [eos, *others]
+    model.save_pretrained(folder)
+    return folder, n_stop_ids / model.config.vocab_size
+
+
+def build_ladder_folder(folder: Path, *, run: str, size: str, width: int = 32, layers: int = 2,
+                        tokens: int = 1000, corpus: str = "t", seq_len: int = 128) -> Path:
+    """A folder as the ladder writes one (results/<corpus>/ladder/models/{run}/): a
+    LlamaForCausalLM from save_pretrained, a PreTrainedTokenizerFast whose eos token is
+    <|endoftext|>, and ladder_model.json (the contract with scalelaw.ladder)."""
+    import json
+
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = train_tokenizer(folder)
+    eos = tok.convert_tokens_to_ids(EOS)
+    torch.manual_seed(width)
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=width, intermediate_size=2 * width,
+                         num_hidden_layers=layers, num_attention_heads=2, num_key_value_heads=2,
+                         max_position_embeddings=seq_len, bos_token_id=eos, eos_token_id=eos,
+                         pad_token_id=eos, tie_word_embeddings=True)
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(folder)
+    n_total = sum(p.numel() for p in model.parameters())
+    n_emb = model.get_input_embeddings().weight.numel()
+    (folder / "ladder_model.json").write_text(json.dumps({
+        "run": run, "size": size, "tokens": tokens, "n_params_total": n_total,
+        "n_params_non_embedding": n_total - n_emb, "val_loss": 5.0, "corpus": corpus}))
+    return folder

@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 
 from scalelaw import io, logs
-from scalelaw.generate import loss, measuring, prompts as prompt_cuts, sources
+from scalelaw.generate import hazard, loss, measuring, prompts as prompt_cuts, sources
 from scalelaw.tokenize import load_tokenizer, tokenizer_fingerprint
 
 log = logs.to_file(snakemake.log[0])
@@ -14,6 +14,9 @@ prompts = io.read_parquet(list(snakemake.input.prompts))
 # one model: no losses (loss against size needs two), an empty table of the same columns
 losses = io.read_parquet(list(snakemake.input.losses)) if snakemake.input.losses else \
     pd.DataFrame(columns=loss.LOSS_COLUMNS)
+# the hazard off: an empty table of the same columns
+eos_hazard = io.read_parquet(list(snakemake.input.hazard)) if snakemake.input.hazard else \
+    pd.DataFrame(columns=hazard.HAZARD_COLUMNS)
 facts = pd.DataFrame([
     {k: v for k, v in sources.read_facts(Path(d) / "model.json").items() if k != "spec"}
     for d in snakemake.input.models
@@ -42,4 +45,5 @@ io.write_parquet(measured["generated_sentences"], snakemake.output.generated_sen
 io.write_parquet(human, snakemake.output.human, record)
 io.write_parquet(measured["human_sentences"], snakemake.output.human_sentences, record)
 io.write_parquet(losses, snakemake.output.losses, record)
+io.write_parquet(eos_hazard, snakemake.output.hazard, record)
 io.write_parquet(facts, snakemake.output.models, record)

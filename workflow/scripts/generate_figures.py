@@ -11,3 +11,5 @@ if "loss_size" in o.keys():
     metric = io.read_provenance(i.loss_size)["config"]["loss_metric"]
     figures.plot_loss_vs_size(io.read_parquet(i.model_means), io.read_parquet(i.loss_size),
                                    o.loss_size, metric=metric)
+if "hazard" in o.keys():
+    figures.plot_eos_hazard(io.read_parquet(i.hazard), o.hazard)

@@ -9,10 +9,11 @@ out = fit.fit_sweep(
     io.read_parquet(i.models), snakemake.params.fit,
     generated_sentences=io.read_parquet(i.generated_sentences),
     human_sentences=io.read_parquet(i.human_sentences),
+    hazard=io.read_parquet(i.hazard),
 )
 record = io.provenance("generate_fit", config=dict(snakemake.params.fit),
                        collect=io.read_provenance(i.generations))
-for key in ("censoring", "km", "fits", "texts", "loss_size", "model_means"):
+for key in ("censoring", "km", "fits", "texts", "loss_size", "model_means", "hazard_summary"):
     io.write_parquet(out[key], getattr(o, key), record)
 for w in out["summary"]["warnings"]:
     log.warning(w)

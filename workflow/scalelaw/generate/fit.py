@@ -37,6 +37,7 @@ from scalelaw.fitting import censored
 from scalelaw.fitting.censored import CELL_KEYS
 from scalelaw.fitting.over_models import model_means_table
 from scalelaw.fitting.result import FitResult, Param, results_frame
+from scalelaw.generate.hazard_fit import hazard_fits, hazard_summary
 from scalelaw.generate.prompts import prompt_key
 
 UNIT_COLUMNS = {"words": "n_words", "tokens": "n_tokens", "chars": "n_chars"}
@@ -282,7 +283,8 @@ def model_means(table: tuple[pd.DataFrame, int], facts: pd.DataFrame,
 def fit_sweep(gen: pd.DataFrame, human: pd.DataFrame, losses: pd.DataFrame,
               facts: pd.DataFrame, options: Mapping[str, Any],
               generated_sentences: pd.DataFrame | None = None,
-              human_sentences: pd.DataFrame | None = None) -> dict[str, Any]:
+              human_sentences: pd.DataFrame | None = None,
+              hazard: pd.DataFrame | None = None) -> dict[str, Any]:
     """Every fit of the sweep; returns tables and a JSON-able summary.
 
     ``gen``: generations with measured lengths (generate_collect); ``human``: doc_lengths
@@ -302,8 +304,10 @@ def fit_sweep(gen: pd.DataFrame, human: pd.DataFrame, losses: pd.DataFrame,
     matched = matched_human_lengths(texts, human_sentences, unit)
     s_fits, out["texts"] = s_vs_l_fits(texts, matched, human_text_lengths(human), unit,
                                        min_texts=int(options["min_texts"]))
-    out["fits"] = results_frame(results + s_fits)
-    n_models = int(facts["model"].nunique())
+    h_fits = hazard_fits(hazard) if hazard is not None and len(hazard) else []
+    out["hazard_summary"] = hazard_summary(hazard) if h_fits else pd.DataFrame()
+    out["fits"] = results_frame(results + s_fits + h_fits)
+    n_models = int(gen["model"].nunique())  # the sampled models (the ladder's read the hazard only)
     # the models x prompts table of mean losses, built once for every law and the figure
     table = model_means_table(losses, metric) if len(losses) else None
     if n_models >= 2 and table is not None:
@@ -313,7 +317,7 @@ def fit_sweep(gen: pd.DataFrame, human: pd.DataFrame, losses: pd.DataFrame,
     else:
         out["loss_size"] = pd.DataFrame([{
             "law": None, "convention": None, "parameter": None, "n_models": n_models,
-            "warning": f"{n_models} model in the config: loss against size needs two or more",
+            "warning": f"{n_models} sampled model(s): loss against size needs two or more",
         }])
     out["model_means"] = model_means(table, facts, metric) if table is not None else pd.DataFrame()
     out["summary"] = _summary(out, gen, facts, metric)
@@ -340,6 +344,7 @@ def _summary(out, gen, facts, metric) -> dict[str, Any]:
     fit_warnings = {w for ws in out["fits"]["warnings"] for w in json.loads(ws)}
     loss_warnings = set(out["loss_size"]["warning"].dropna()) if "warning" in out["loss_size"] else set()
     elastic = out["fits"][out["fits"]["analysis"] == "generated_length_elasticity"]
+    hazard = out["fits"][out["fits"]["analysis"].isin(["eos_hazard_elasticity", "eos_hazard_vs_size"])]
     return {
         "n_generations": int(len(gen)),
         "n_eos": int((~gen["censored"]).sum()),
@@ -349,6 +354,7 @@ def _summary(out, gen, facts, metric) -> dict[str, Any]:
         "models": _records(facts),
         "censoring": _records(out["censoring"]),
         "elasticity": _records(elastic),
+        "eos_hazard": _records(hazard),
         "loss_metric": metric,
         "loss_vs_size": _records(out["loss_size"]),
         "model_means": _records(out["model_means"]),

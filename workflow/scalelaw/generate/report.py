@@ -109,6 +109,41 @@ def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
     return out
 
 
+def hazard_sentences(fits: pd.DataFrame) -> list[str]:
+    """The end-of-text hazard's answer in words: the elasticity per model (smallest first)
+    and against model size, from the ``eos_hazard_*`` rows of the fit table."""
+    rows = fits[(fits["analysis"] == "eos_hazard_elasticity") & (fits["parameter"] == "pct_per_doubling")]
+    rows = rows.assign(g=[json.loads(g) for g in rows["group"]])
+    rows = rows.assign(size=[g["n_params"] for g in rows["g"]]).sort_values("size")
+    out = []
+    for r in rows.itertuples():
+        g, diag, warns = r.g, json.loads(r.diagnostics), json.loads(r.warnings)
+        docs = g.get("document_set", "").replace("_", " ")
+        head = (f"**{g['model']}** (N = {g['n_params'] / 1e6:.3g} M, {g['model_kind']}; "
+                f"{diag['n_documents']} {docs} documents, {diag['n_prompt_lengths']} prompt lengths)")
+        if not np.isfinite(r.estimate):
+            out.append(f"{head}: not identified ({'; '.join(warns)}).")
+            continue
+        verdict = {"grows": "the model expects more text to follow a longer prompt",
+                   "shrinks": "the model expects less text to follow a longer prompt",
+                   }.get(diag.get("verdict"), "the data cannot tell the direction (the interval spans 0)")
+        caution = f" Caution: {'; '.join(warns)}." if warns else ""
+        out.append(f"{head}: the expected remaining length (within {diag['horizon_tokens']} tokens) "
+                   f"changes by {_pct(r.estimate)} per doubling of the prompt "
+                   f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}] ({r.ci_method}): {verdict}.{caution}")
+    size = fits[(fits["analysis"] == "eos_hazard_vs_size") & (fits["parameter"] == "d")]
+    for r in size.itertuples():
+        diag, warns = json.loads(r.diagnostics), json.loads(r.warnings)
+        if not np.isfinite(r.estimate):
+            out.append(f"Against model size: not identified ({'; '.join(warns)}).")
+            continue
+        out.append(f"Against model size ({r.n} ladder models, N from {min(diag['n_params']) / 1e6:.3g} M "
+                   f"to {max(diag['n_params']) / 1e6:.3g} M): the elasticity b changes by {r.estimate:+.3f} "
+                   f"per tenfold N [{r.ci_low:+.3f}, {r.ci_high:+.3f}] ({r.ci_method}, OLS over models). "
+                   + (f"Caution: {'; '.join(warns)}." if warns else ""))
+    return out
+
+
 def _fit_table(fits: pd.DataFrame, analysis: str) -> pd.DataFrame:
     rows = fits[fits["analysis"] == analysis]
     if rows.empty:
@@ -119,6 +154,18 @@ def _fit_table(fits: pd.DataFrame, analysis: str) -> pd.DataFrame:
     out = pd.concat([out, diag[keep]], axis=1)
     out["warnings"] = [", ".join(json.loads(w)) for w in out["warnings"]]
     return out
+
+
+def _loss_size_section(summary: Mapping[str, Any], loss_size: pd.DataFrame) -> str:
+    fitted = loss_size[loss_size["law"].notna()] if "law" in loss_size else loss_size.iloc[0:0]
+    if fitted.empty:  # one sampled model: say so instead of a table of empty cells
+        warning = "; ".join(str(w) for w in loss_size.get("warning", pd.Series(dtype=str)).dropna())
+        return f"Not fitted: {warning or 'no losses'}.\n"
+    return (f"Metric: {summary.get('loss_metric')}; laws fitted to per-model mean losses on the "
+            "log scale, intervals from a bootstrap over models (prompts resampled within each), "
+            "AICc with n = the number of models.\n\n"
+            + _table(fitted, ["law", "convention", "parameter", "estimate", "ci_low", "ci_high",
+                              "aicc", "delta_aicc", "n_sizes", "warning"]))
 
 
 def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
@@ -134,11 +181,16 @@ def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
     aft = aft[aft["parameter"] == "b1"] if len(aft) else aft
     s_l = _fit_table(fits, "s_vs_l")
     s_l = s_l[s_l["parameter"] == "b"] if len(s_l) else s_l
+    hazard = hazard_sentences(fits)
     parts = [
         "## Generation sweep\n\n",
         "### Does generated length grow with prompt length?\n\n",
+        "Sampled (the model's own generations, censored at their caps):\n\n",
         *(f"- {line}\n" for line in answer_sentences(fits)),
         "\n",
+        *(["Without sampling (the end-of-text hazard: each model read along the true text of "
+           "real documents; prompt = the document's first p tokens; docs/methods/generation.md):\n\n",
+           *(f"- {line}\n" for line in hazard), "\n"] if hazard else []),
         *(f"{line}\n\n" for line in cap_artifact_sentences(fits)),
         f"{summary['n_generations']} generations: {summary['n_eos']} stopped by EOS, "
         f"{summary['n_capped']} hit their cap (right-censored), {summary['n_no_room']} had "
@@ -170,11 +222,14 @@ def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
                      "n_cut_sentences_dropped", "n_no_whole_sentence", "n_human_shorter",
                      "estimate", "ci_low", "ci_high", "warnings"]),
         "\n### Loss against model size\n\n",
-        f"Metric: {summary.get('loss_metric')}; laws fitted to per-model mean losses on the "
-        "log scale, intervals from a bootstrap over models (prompts resampled within each), "
-        "AICc with n = the number of models.\n\n",
-        _table(tables["loss_size"], ["law", "convention", "parameter", "estimate", "ci_low",
-                                     "ci_high", "aicc", "delta_aicc", "n_sizes", "warning"]),
+        _loss_size_section(summary, tables["loss_size"]),
+        *(["\n### End-of-text hazard, per model and prompt length\n\n",
+           "Means over documents; expected and true remaining length within the horizon "
+           "(the true text ends there unless `n_document_end` says it ended first):\n\n",
+           _table(tables["hazard_summary"], ["model", "n_params", "prompt_tokens", "n_documents",
+                                             "expected_remaining_mean", "true_remaining_within_horizon_mean",
+                                             "expected_over_true", "p_stop_within_mean", "n_document_end"])]
+          if len(tables.get("hazard_summary", pd.DataFrame())) else []),
         "\n### Speed\n\n",
         _table(pd.DataFrame(summary.get("tokens_per_s", [])),
                ["model", "tokens_per_s", "seconds", "device", "dtype", "threads"]),

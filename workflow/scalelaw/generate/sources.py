@@ -26,6 +26,9 @@ from scalelaw.generate.errors import ModelError
 from scalelaw.generate.specs import HUB_PROBE_TIMEOUT_S, KNOWN_IDS_HINT, OFFLINE_HOWTO, ModelSpec, suggest
 from scalelaw.io import sha256_file
 
+#: The record the ladder writes beside each trained model (scalelaw.ladder's contract).
+LADDER_CARD = "ladder_model.json"
+
 # ----------------------------------------------------------------------------- GGUF
 
 
@@ -249,7 +252,8 @@ def _folder_fingerprint(folder: Path) -> str:
     return h.hexdigest()
 
 
-def prepare_model(spec: ModelSpec, work_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+def prepare_model(spec: ModelSpec, work_dir: str | os.PathLike | None = None, *,
+                  ladder_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Resolve ``spec`` to a loadable folder; convert GGUF into ``work_dir``.
 
     Returns the model's facts, including ``load_path`` (absolute), ``revision`` (hub
@@ -284,6 +288,15 @@ def prepare_model(spec: ModelSpec, work_dir: str | os.PathLike | None = None) ->
                 "tokenizer.save_pretrained(folder)"
             )
         facts.update(sha256=_folder_fingerprint(folder), revision=None)
+    elif spec.kind == "ladder":
+        folder = Path(ladder_dir or "").resolve()
+        card = folder / LADDER_CARD
+        if ladder_dir is None or not card.is_file():
+            raise ModelError(f"model {spec.name!r}: ladder size {spec.source!r} has no trained model "
+                             f"folder with {LADDER_CARD} ({folder})")
+        record = json.loads(card.read_text())
+        facts.update(sha256=_folder_fingerprint(folder), revision=None,
+                     **{f"ladder_{k}": record.get(k) for k in ("run", "size", "tokens", "val_loss", "corpus")})
     elif spec.kind == "hub":
         folder = resolve_hub(spec)
         facts.update(revision=_snapshot_commit(folder) or spec.revision,

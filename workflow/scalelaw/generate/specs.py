@@ -25,6 +25,7 @@ from scalelaw.generate.errors import ModelError
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 HUB_PROBE_TIMEOUT_S = 3.0
+MODEL_KINDS = ("hub", "path", "gguf", "ladder")
 
 #: Names people type for models that exist on the hub under another id.
 COMMON_NAMES: dict[str, list[str]] = {
@@ -64,13 +65,14 @@ OFFLINE_HOWTO = (
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    kind: str  # "hub" | "path" | "gguf"
+    kind: str  # "hub" | "path" | "gguf" | "ladder" (source: a ladder size name)
     source: str
     revision: str | None = None
     sha256: str | None = None
     tokenizer: str | None = None  # optional folder/hub id for the tokenizer
     trust_remote_code: bool = False
     note: str = ""
+    decoding: tuple[str, ...] | None = None  # the decoding settings it runs (None: all)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,10 +120,10 @@ def parse_model_spec(entry: Mapping[str, Any] | str, name: str | None = None) ->
             repo, _, rev = s.partition("@")
             entry = {"hub": repo, "revision": rev or None}
     entry = dict(entry)
-    kinds = [k for k in ("hub", "path", "gguf") if entry.get(k)]
+    kinds = [k for k in MODEL_KINDS if entry.get(k)]
     if len(kinds) != 1:
         raise ModelError(
-            f"model entry {entry!r} must have exactly one of 'hub', 'path', 'gguf'"
+            f"model entry {entry!r} must have exactly one of {', '.join(repr(k) for k in MODEL_KINDS)}"
         )
     kind = kinds[0]
     source = str(entry[kind])
@@ -142,7 +144,30 @@ def parse_model_spec(entry: Mapping[str, Any] | str, name: str | None = None) ->
         tokenizer=entry.get("tokenizer"),
         trust_remote_code=bool(entry.get("trust_remote_code", False)),
         note=str(entry.get("note", "")),
+        decoding=tuple(str(d) for d in entry["decoding"]) if entry.get("decoding") else None,
     )
+
+
+def expand_ladder_entry(entry: Mapping[str, Any], ladder: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """A ``ladder:`` entry as one entry per ladder size: ``ladder: all`` gives
+    ``{name}-{size}`` for every size of the ``ladder:`` config section, ``ladder: <size>``
+    that size under the entry's name. A clear error when the ladder is off or the size
+    does not exist (the generate rules read the ladder's folders)."""
+    ladder = dict(ladder or {})
+    if not ladder.get("enabled"):
+        raise ModelError(f"generate.models: {entry.get('name')!r} asks for the ladder's models "
+                         "(ladder:), but ladder.enabled is false; enable the ladder or remove the entry")
+    sizes = [str(s["name"]) for s in ladder.get("sizes") or []]
+    want = str(entry["ladder"])
+    base = {k: v for k, v in entry.items() if k not in ("ladder", "name")}
+    if want == "all":
+        if not sizes:
+            raise ModelError("generate.models: ladder: all, but ladder.sizes is empty")
+        return [{**base, "name": f"{entry.get('name') or 'ladder'}-{s}", "ladder": s} for s in sizes]
+    if want not in sizes:
+        raise ModelError(f"generate.models: ladder size {want!r} is not in ladder.sizes "
+                         f"({', '.join(sizes) or 'none'}); use one of them or 'all'")
+    return [{**base, "name": entry.get("name") or f"ladder-{want}", "ladder": want}]
 
 
 def _default_name(kind: str, source: str) -> str:
