@@ -19,6 +19,7 @@ from support.generate_helpers import TEXT, build_tiny_model, validated_generate_
 from scalelaw.generate import prompts as PR, decoding as D, generation as GEN, loss as LO, measuring as ME, specs as SP, sources as SO, loading as LD
 from scalelaw.generate.errors import ModelError, SweepError
 from scalelaw.generate import fit as SF
+from scalelaw.generate import hazard as H
 from scalelaw.fitting import censored as C
 from scalelaw.fitting.result import FIT_COLUMNS, expand_group
 
@@ -343,6 +344,7 @@ def test_loss_batched_equals_single(loaded, prompts):
 # ----------------------------------------------------------------------------- the sweep
 
 
+@pytest.mark.slow
 def test_multi_model_sweep_end_to_end(loaded, prompts, tmp_path):
     """The grid on three tiny models through measuring, fitting, figures and report."""
     from scalelaw.generate import figures, report
@@ -367,9 +369,12 @@ def test_multi_model_sweep_end_to_end(loaded, prompts, tmp_path):
     facts = pd.DataFrame([{**f.facts, "model": n} for n, f in loaded.items()])
     options = {"n_bootstrap": 30, "min_texts": 3, "seed": 0, "unit": "words",
                "loss_metric": "loss_nats_per_token"}
+    docs = pd.DataFrame({"doc_id": [f"d{i}" for i in range(4)], "text": [" ".join(TEXT[i:i + 6]) for i in range(4)]})
+    hazard = pd.concat([H.eos_hazard(lm, docs, prompt_tokens=[4, 8, 16], horizon=8, progress=False)[0]
+                        for lm in loaded.values()], ignore_index=True)
     out = SF.fit_sweep(gen, measured["human"], pd.concat(losses), facts, options,
                        generated_sentences=measured["generated_sentences"],
-                       human_sentences=measured["human_sentences"])
+                       human_sentences=measured["human_sentences"], hazard=hazard)
     cens = out["censoring"]
     assert cens.loc[cens["model"] == "all", "n"].item() == len(gen)
     assert cens.loc[cens["model"] == "all", "n_capped"].item() == int(gen["censored"].sum())
@@ -389,8 +394,14 @@ def test_multi_model_sweep_end_to_end(loaded, prompts, tmp_path):
     figures.plot_length_vs_prompt(gen, out["km"], tmp_path / "a.png")
     figures.plot_s_vs_l(out["texts"], tmp_path / "b.png")
     figures.plot_loss_vs_size(out["model_means"], ls, tmp_path / "c.png")
-    assert all((tmp_path / f).stat().st_size > 1000 for f in ("a.png", "b.png", "c.png"))
+    figures.plot_eos_hazard(hazard, tmp_path / "d.png")
+    assert all((tmp_path / f).stat().st_size > 1000 for f in ("a.png", "b.png", "c.png", "d.png"))
+    assert (fits["analysis"] == "eos_hazard_elasticity").sum() == 2 * len(loaded)  # b and % per doubling
+    assert len(out["hazard_summary"]) == 3 * len(loaded)
     md = report.markdown(out["summary"], out)
+    assert md.count("expected remaining length (within 8 tokens)") == len(loaded)
+    # the tiny models are not ladder models: the law over size says it is not identified
+    assert "Against model size: not identified (0 ladder model size(s)" in md
     assert "per doubling of the prompt" in md or "the data cannot tell" in md
     assert "hit their cap" in md and "Loss against model size" in md
 
@@ -481,6 +492,26 @@ def test_total_cap_artifact_and_no_room_rows():
     assert art["returned_tokens"].params["b"].estimate > 0.5
     assert art["generated_tokens"].params["b"].estimate < aft.params["b1"].estimate
     assert C.cap_artifact(_synthetic_survival()) == []  # no total cap, no artifact fit
+    # most rows have exactly the lengths the cap leaves: no interval for what the cap sets
+    if d["frac_at_total_cap"] > 0.5:
+        assert np.isnan(art["generated_tokens"].params["b"].ci_low)
+        assert "set by the cap" in art["generated_tokens"].params["b"].ci_method
+    else:
+        assert np.isfinite(art["generated_tokens"].params["b"].ci_low)
+
+
+def test_aft_checks_its_shape_against_weibull_and_uses_t():
+    """Lognormal data: the lognormal AFT is not beaten by the Weibull by AIC; Weibull data
+    (log T = a + b log P + 0.5 W, W minimum extreme value): the Weibull wins and the fit says
+    so; with clusters the interval uses t(G - 1)."""
+    logn = C.aft_fits(_synthetic_survival(n=120))[0]
+    assert logn.diagnostics["aic_lognormal"] < logn.diagnostics["aic_weibull"]
+    assert "t(119)" in logn.params["b1"].ci_method
+    rng = np.random.default_rng(1)
+    P = np.repeat([16, 32, 64, 128], 150)
+    T = np.exp(2.0 + 0.3 * np.log(P) + 0.5 * np.log(rng.exponential(size=P.size)))
+    lognormal_aic, weibull_aic, b1 = C.weibull_aft_aic(np.minimum(T, 60), T < 60, P)
+    assert weibull_aic < lognormal_aic - 2 and abs(b1 - 0.3) < 0.08
 
 
 def _sentences(doc_id, lengths):
@@ -521,6 +552,12 @@ def test_capped_texts_drop_the_cut_sentence_and_human_matches_length():
     assert by_set["trimmed"].diagnostics["n_capped_kept"] == 1
     assert by_set["trimmed"].diagnostics["n_no_whole_sentence"] == 1
     assert by_set["trimmed"].diagnostics["n_no_room"] == 1
+    # eos_only counts its own texts (none capped), and both fits say how they treat the cap
+    eos = by_set["eos_only"].diagnostics
+    assert eos["n_capped_kept"] == 0 and eos["n_capped_left_out"] > 0
+    assert eos["n_generated"] == by_set["trimmed"].diagnostics["n_generated"] - eos["n_capped_left_out"]
+    assert any("censoring ignored" in w for w in by_set["trimmed"].warnings)
+    assert any("selected on the outcome" in w for w in by_set["eos_only"].warnings)
     assert by_set["trimmed"].n == 2 and by_set["eos_only"].n == 1
     assert by_set["eos_only"].warnings  # one text cannot give a slope: said, not hidden
     assert set(rows["text_set"]) == {"trimmed", "eos_only", "human_matched", "human_all"}

@@ -121,12 +121,39 @@ def km_medians(gen: pd.DataFrame, by: Sequence[str] = KM_KEYS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _aft_loglike_obs(params, logt, X, event):
+def _aft_loglike_obs(params, logt, X, event, family: str = "lognormal"):
     beta, log_sigma = params[:-1], params[-1]
     sigma = math.exp(log_sigma)
     z = (logt - X @ beta) / sigma
     # density of T at t for events (Jacobian -log t), survivor function for censored
+    if family == "weibull":  # log T = X b + sigma W, W the standard minimum extreme value
+        ez = np.exp(np.minimum(z, 50.0))
+        return np.where(event, z - ez - log_sigma - logt, -ez)
     return np.where(event, stats.norm.logpdf(z) - log_sigma - logt, stats.norm.logsf(z))
+
+
+def weibull_aft_aic(time: Any, event: Any, x: Any) -> tuple[float, float, float]:
+    """AIC and slope b1 of the Weibull AFT (``log T = b0 + b1 log x + sigma W``, W the
+    standard minimum extreme-value variable) and AIC of the lognormal AFT on the same rows,
+    by maximum likelihood (scipy): the check of the lognormal's shape. The lifelines
+    package has both families; it is not installed here, so the likelihoods above are
+    maximized directly. Returns (aic_lognormal, aic_weibull, b1_weibull)."""
+    from scipy.optimize import minimize
+
+    t = np.asarray(time, dtype=float)
+    ev = np.asarray(event, dtype=bool)
+    X = np.column_stack([np.ones(t.size), np.log(np.asarray(x, dtype=float))])
+    logt = np.log(t)
+    ols = np.linalg.lstsq(X, logt, rcond=None)[0]
+    start = np.r_[ols, math.log(max(float(np.std(logt - X @ ols)), 1e-2))]
+    out = []
+    for family in ("lognormal", "weibull"):
+        res = minimize(lambda q: -_aft_loglike_obs(q, logt, X, ev, family).sum(), start, method="BFGS")
+        if not res.success:
+            res = minimize(lambda q: -_aft_loglike_obs(q, logt, X, ev, family).sum(), res.x,
+                           method="Nelder-Mead", options={"maxiter": 20000, "xatol": 1e-8, "fatol": 1e-10})
+        out.append((2 * 3 + 2 * float(res.fun), float(res.x[1])))
+    return out[0][0], out[1][0], out[1][1]
 
 
 def lognormal_aft(time: Any, event: Any, x: Any, groups: Any = None, *,
@@ -202,8 +229,12 @@ def lognormal_aft(time: Any, event: Any, x: Any, groups: Any = None, *,
         except Exception as err:  # singular covariance and the like
             return result(empty, problems=problems + [f"fit failed: {err}"])
     est, bse = np.asarray(res.params, dtype=float), np.asarray(res.bse, dtype=float)
-    z = stats.norm.ppf(0.5 + confidence_level / 2)
-    wald = f"Wald, {se_type}"
+    if n_clusters >= 5:  # few clusters: a t quantile with G - 1 degrees of freedom
+        z = stats.t.ppf(0.5 + confidence_level / 2, n_clusters - 1)
+        wald = f"Wald with t({n_clusters - 1}), {se_type}"
+    else:
+        z = stats.norm.ppf(0.5 + confidence_level / 2)
+        wald = f"Wald, {se_type}"
     params = {k: Param(est[i], bse[i], se_type, est[i] - z * bse[i], est[i] + z * bse[i], wald)
               for i, k in enumerate(("b0", "b1"))}
     ls, ls_se = float(est[2]), float(bse[2])
@@ -211,6 +242,13 @@ def lognormal_aft(time: Any, event: Any, x: Any, groups: Any = None, *,
                             math.exp(ls - z * ls_se), math.exp(ls + z * ls_se),
                             f"Wald on log sigma, {se_type}")
     converged = bool(res.mle_retvals.get("converged", False))
+    aic_lognormal, aic_weibull, b1_weibull = weibull_aft_aic(t, ev, np.exp(lx))
+    diagnostics.update(aic_lognormal=aic_lognormal, aic_weibull=aic_weibull, b1_weibull=b1_weibull,
+                       shape_preferred_by_aic="weibull" if aic_weibull < aic_lognormal - 2 else
+                       "lognormal" if aic_lognormal < aic_weibull - 2 else "neither (|delta AIC| <= 2)")
+    if diagnostics["shape_preferred_by_aic"] == "weibull":
+        problems.append(f"the Weibull AFT fits better by AIC ({aic_weibull:.1f} against {aic_lognormal:.1f}); "
+                        f"its b1 is {b1_weibull:.3f}")
     if not converged:
         problems.append("optimizer did not converge")
     if not np.all(np.isfinite(bse)):
@@ -312,12 +350,20 @@ def cap_artifact(gen: pd.DataFrame, by: Sequence[str] = CELL_KEYS,
                 b = se = math.nan
             else:
                 b, se = _ols_slope(x, y.to_numpy(float)[ok])
+            if diagnostics["cap_identity_holds"] and diagnostics["frac_at_total_cap"] > 0.5:
+                # most lengths are max_length - P (generated) or max_length (returned): an
+                # identity of the cap, not a sample of the model: no interval
+                param = Param(b, math.nan, "none", math.nan, math.nan,
+                              f"none: set by the cap ({diagnostics['n_at_total_cap']} of {len(g)} rows "
+                              "have exactly the lengths the cap leaves)")
+            else:
+                param = Param(b, se, "HC3", b - z * se, b + z * se, "Wald, HC3")
             fits.append(FitResult(
                 analysis="cap_artifact", law="power", formula=f"{response} = a P^b",
                 estimator="ols_log", n=int(ok.sum()), n_unit="generations",
                 confidence_level=confidence_level,
                 group={**_group_labels(g_all, by, key), "response": response},
-                params={"b": Param(b, se, "HC3", b - z * se, b + z * se, "Wald, HC3")},
+                params={"b": param},
                 diagnostics={**diagnostics, "pct_per_doubling": pct_per_doubling(b),
                              "n_zero_excluded": int((~ok).sum())},
                 warnings=problems,

@@ -41,7 +41,9 @@ def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> Non
             d = d_all[d_all["n_steps"] > 0]  # rows with no room under a total cap: counted in the tables
             x = d["prompt_text_tokens"].to_numpy(float) * np.exp(rng.normal(0, 0.02, len(d)))
             ev = ~d["censored"].to_numpy(bool)
-            ax.scatter(x[ev], d["n_steps"][ev], s=12, color=colors[dec], alpha=0.5)
+            n_capped = f"{int(d['censored'].sum())}/{len(d)} capped"
+            ax.scatter(x[ev], d["n_steps"][ev], s=12, color=colors[dec], alpha=0.5,
+                       label=f"{dec}, cap {cap}: stopped by EOS ({n_capped})")
             ax.scatter(x[~ev], d["n_steps"][~ev], s=18, facecolors="none",
                        edgecolors=colors[dec], alpha=0.6, marker="^")
             k = km[(km["model"] == model) & (km["decoding"] == dec) & (km["max_new_tokens"] == cap)]
@@ -50,10 +52,10 @@ def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> Non
             err = np.vstack([(k["km_median_steps"] - k["km_median_ci_low"]).clip(lower=0),
                              (k["km_median_ci_high"] - k["km_median_steps"]).clip(lower=0)])
             err = np.where(np.isfinite(err), err, 0)
-            ax.errorbar(k["prompt_text_tokens_mean"][ok], k["km_median_steps"][ok],
-                        yerr=err[:, ok.to_numpy()], color=colors[dec], lw=1.5, capsize=3,
-                        marker="s", elinewidth=0.8,
-                        label=f"{dec}, cap {cap}: KM median ({int(d['censored'].sum())}/{len(d)} capped)")
+            if ok.any():  # a legend entry only for a median that is drawn
+                ax.errorbar(k["prompt_text_tokens_mean"][ok], k["km_median_steps"][ok],
+                            yerr=err[:, ok.to_numpy()], color=colors[dec], lw=1.5, capsize=3,
+                            marker="s", elinewidth=0.8, label=f"{dec}, cap {cap}: Kaplan-Meier median")
             total = int(d_all["max_length"].iloc[0]) if "max_length" in d_all else -1
             if total > 0:  # a total cap: room left = max_length - prompt length
                 px = np.geomspace(max(d_all["prompt_text_tokens"].min(), 1), total - 1, 50)

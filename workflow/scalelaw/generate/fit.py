@@ -176,18 +176,27 @@ def s_vs_l_fits(texts: pd.DataFrame, matched: pd.DataFrame, human: pd.DataFrame,
     fits: list[FitResult] = []
     frames = []
     for key, g in texts.groupby(TEXT_KEYS, sort=True, dropna=False):
-        counts = {"n_generated": len(g), "n_ok": int((g["status"] == "ok").sum()),
-                  **{f"n_{s}": int((g["status"] == s).sum())
-                     for s in ("no_room", "no_sentences", "no_whole_sentence")},
-                  "n_capped_kept": int(((g["status"] == "ok") & g["censored"]).sum()),
-                  "n_cut_sentences_dropped": int(g["cut_sentence_dropped"].sum())}
         labels = _labels(g, TEXT_KEYS, key)
-        ok = g[g["status"] == "ok"]
-        for text_set, rows in (("trimmed", ok), ("eos_only", ok[~ok["censored"].astype(bool)])):
-            fits.append(power_fit_log(rows[x], rows[y], group={**labels, "source": "generated",
-                                                               "text_set": text_set, "unit": unit},
-                                      n_unit="generations", min_texts=min_texts,
-                                      diagnostics=counts))
+        capped = g["censored"].astype(bool)
+        for text_set, sub in (("trimmed", g), ("eos_only", g[~capped])):
+            # each set's own counts (eos_only: the texts that stopped by EOS, none capped)
+            rows = sub[sub["status"] == "ok"]
+            counts = {"n_generated": len(sub), "n_ok": len(rows),
+                      **{f"n_{s}": int((sub["status"] == s).sum())
+                         for s in ("no_room", "no_sentences", "no_whole_sentence")},
+                      "n_capped_kept": int(rows["censored"].astype(bool).sum()),
+                      "n_cut_sentences_dropped": int(sub["cut_sentence_dropped"].sum()),
+                      "n_capped_left_out": int(len(g) - len(sub))}
+            fit = power_fit_log(rows[x], rows[y], group={**labels, "source": "generated",
+                                                         "text_set": text_set, "unit": unit},
+                                n_unit="generations", min_texts=min_texts, diagnostics=counts)
+            if text_set == "trimmed" and counts["n_capped_kept"]:
+                fit.warnings.append(f"censoring ignored: {counts['n_capped_kept']} capped texts are fitted "
+                                    "as if observed (their L is a lower bound of their natural length)")
+            if text_set == "eos_only" and counts["n_capped_left_out"]:
+                fit.warnings.append(f"selected on the outcome: {counts['n_capped_left_out']} capped texts "
+                                    "left out (the long ones)")
+            fits.append(fit)
             frames.append(rows.assign(text_set=text_set))
         m = matched
         for k, v in zip(TEXT_KEYS, key if isinstance(key, tuple) else (key,)):

@@ -89,6 +89,8 @@ def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
         def slope(r):
             if r is None or not np.isfinite(r.estimate):
                 return "n/a"
+            if not np.isfinite(r.ci_low):  # fixed by the cap: no interval to give
+                return f"{_pct(pct_per_doubling(r.estimate))} per doubling (set by the cap, no interval)"
             return (f"{_pct(pct_per_doubling(r.estimate))} per doubling "
                     f"[{_pct(pct_per_doubling(r.ci_low))}, {_pct(pct_per_doubling(r.ci_high))}]")
         out.append(
@@ -99,7 +101,7 @@ def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
             f"{diag['n_no_room']} prompts were too long to leave any room (transformers refuses "
             f"such a call). The text the seed's pipeline prints (prompt included) changes by "
             f"{slope(ret)} of the prompt and the new text alone by {slope(new)} (OLS on logs, "
-            f"HC3, ignoring censoring as the seed did). Under this cap the room for new text "
+            f"ignoring censoring as the seed did; no interval where the cap sets most lengths). Under this cap the room for new text "
             f"shrinks as the prompt grows ({g['max_length']} - prompt length), and the printed "
             f"text contains the prompt, so both slopes measure the cap and the prompt more "
             f"than the model. The seed's observation that longer "
