@@ -216,9 +216,15 @@ def test_decoding_settings():
     assert D.decoding_settings("greedy", {})["do_sample"] is False
     s = D.decoding_settings("t07", {"temperature": 0.7, "top_p": 0.9})
     assert s == {"name": "t07", "do_sample": True, "temperature": 0.7, "top_p": 0.9, "top_k": 0,
-                 "prompt_format": "raw", "instruction": None, "max_length": None}
+                 "prompt_format": "raw", "instruction": None, "instructions": (), "max_length": None}
     chat = D.decoding_settings("c", {"prompt_format": "chat", "instruction": "Continue the text."})
     assert chat["prompt_format"] == "chat" and chat["instruction"] == "Continue the text."
+    three = D.decoding_settings("c", {"prompt_format": "chat", "instruction": ["A.", "B.", "C."]})
+    assert three["instructions"] == ("A.", "B.", "C.") and three["instruction"] == "A."
+    assert list(D.instruction_indices(range(5), three)) == [0, 1, 2, 0, 1]
+    assert list(D.instruction_indices(range(2), s)) == [-1, -1]  # raw: no wording
+    with pytest.raises(SweepError, match="repeat"):
+        D.decoding_settings("c", {"prompt_format": "chat", "instruction": ["A.", "A."]})
     with pytest.raises(SweepError, match="prompt_format"):
         D.decoding_settings("x", {"prompt_format": "plain"})
     with pytest.raises(SweepError, match="max_length"):
@@ -326,6 +332,37 @@ def test_chat_format_needs_a_chat_template(loaded, prompts):
     with pytest.raises(SweepError, match="no chat template"):
         GEN.generate_cell(loaded["tiny-a"], prompts[0], decoding=chat, max_new_tokens=4, seed=0,
                         progress=False)
+
+
+def test_instruction_wordings_rotate_over_prompts(loaded, prompts):
+    """Three wordings: prompt i gets wording i mod 3, recorded per row, and the model sees it."""
+    import copy
+
+    lm = copy.copy(loaded["tiny-a"])
+    lm.tokenizer = copy.deepcopy(lm.tokenizer)
+    lm.tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    words = ["Go on.", "Continue the text, please, as it would go on.", "More."]
+    dec = D.decoding_settings("chat", {"prompt_format": "chat", "instruction": words})
+    gen = GEN.generate_cell(lm, prompts[0], decoding=dec, max_new_tokens=2, seed=0, progress=False)
+    assert list(gen["instruction_index"]) == [i % 3 for i in prompts[0]["prompt_index"]]
+    extra = gen["prompt_len_tokens"] - gen["prompt_text_tokens"]  # the instruction's tokens
+    lengths = {w: PR.count_tokens(lm.tokenizer, w + "\n\n") for w in words}
+    assert extra.groupby(gen["instruction_index"]).max().idxmax() == 1 and lengths[words[1]] > lengths[words[0]]
+
+
+def test_aft_with_wording_shifts_recovers_them():
+    rng = np.random.default_rng(3)
+    P = np.repeat([16, 32, 64, 128], 90)
+    wording = np.arange(P.size) % 3
+    T = np.exp(2.0 + 0.3 * np.log(P) + np.array([0.0, 0.4, -0.3])[wording] + 0.5 * rng.standard_normal(P.size))
+    cap = 40
+    gen = pd.DataFrame({"model": "m", "decoding": "chat", "max_new_tokens": cap, "prompt_text_tokens": P,
+                        "n_steps": np.minimum(T, cap), "censored": T >= cap, "instruction_index": wording,
+                        "doc_id": [f"d{i % 90}" for i in range(P.size)]})
+    fit = C.aft_fits(gen)[0]
+    assert fit.diagnostics["n_wordings"] == 3 and fit.k == 5
+    for name, true in (("b1", 0.3), ("wording_1", 0.4), ("wording_2", -0.3)):
+        assert fit.params[name].ci_low < true < fit.params[name].ci_high, name
 
 
 def test_loss_batched_equals_single(loaded, prompts):

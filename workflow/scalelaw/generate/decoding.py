@@ -19,7 +19,9 @@ def decoding_settings(name: str, spec: Mapping[str, Any] | None) -> dict[str, An
     to ``temperature=1``, ``top_p=1`` and ``top_k=0`` (no top-k cut; transformers would
     otherwise apply top_k=50 silently). ``prompt_format`` is ``raw`` (the prompt text as
     it is, to be continued) or ``chat`` (the model's chat template, one user turn:
-    ``instruction``, a blank line, the prompt text). ``max_length`` caps prompt plus
+    ``instruction``, a blank line, the prompt text). ``instruction`` may be a list of
+    wordings: prompt i of a cell gets wording ``i mod n`` (``instructions``; ``instruction``
+    is the first), so that an answer is not one wording's. ``max_length`` caps prompt plus
     generation in model tokens, as ``max_length=100`` did in the seed's pipeline call;
     ``None`` leaves only the cell's ``max_new_tokens``.
     """
@@ -30,8 +32,12 @@ def decoding_settings(name: str, spec: Mapping[str, Any] | None) -> dict[str, An
     if prompt_format not in PROMPT_FORMATS:
         raise SweepError(f"decoding {name!r}: prompt_format must be one of {PROMPT_FORMATS}, "
                          f"not {prompt_format!r}")
-    if prompt_format == "chat" and not (instruction or "").strip():
+    wordings = [str(w) for w in (instruction if isinstance(instruction, (list, tuple)) else [instruction])
+                if w is not None and str(w).strip()]
+    if prompt_format == "chat" and not wordings:
         raise SweepError(f"decoding {name!r}: prompt_format chat needs an instruction")
+    if len(set(wordings)) != len(wordings):
+        raise SweepError(f"decoding {name!r}: the instruction wordings repeat")
     if max_length is not None and int(max_length) < 2:
         raise SweepError(f"decoding {name!r}: max_length must be at least 2")
     sampling_keys = {"temperature", "top_p", "top_k"} & set(spec)
@@ -56,7 +62,8 @@ def decoding_settings(name: str, spec: Mapping[str, Any] | None) -> dict[str, An
     if spec:
         raise SweepError(f"decoding {name!r}: unknown settings {sorted(spec)}")
     out.update(prompt_format=prompt_format,
-               instruction=str(instruction) if prompt_format == "chat" else None,
+               instruction=wordings[0] if prompt_format == "chat" else None,
+               instructions=tuple(wordings) if prompt_format == "chat" else (),
                max_length=None if max_length is None else int(max_length))
     return out
 
@@ -70,21 +77,32 @@ def stop_token_ids(model, tokenizer) -> list[int]:
     return sorted({int(i) for i in ids})
 
 
-def encode_prompts(tokenizer, texts: list[str], decoding: Mapping[str, Any]) -> list[list[int]]:
+def instruction_indices(prompt_index: Any, decoding: Mapping[str, Any]) -> np.ndarray:
+    """Which wording each prompt gets: ``prompt_index mod n`` for chat (-1 for raw)."""
+    idx = np.asarray(prompt_index, dtype=np.int64)
+    n = len(decoding.get("instructions") or ())
+    return idx % n if n else np.full(idx.shape, -1, dtype=np.int64)
+
+
+def encode_prompts(tokenizer, texts: list[str], decoding: Mapping[str, Any],
+                   wording: Any = None) -> list[list[int]]:
     """Token ids the model sees for each prompt text under ``decoding['prompt_format']``.
 
     ``raw``: the tokenizer's ids with its usual special tokens (as a text-generation
     pipeline does). ``chat``: the chat template with one user turn (the instruction, a
-    blank line, the text) and the assistant's turn opened.
+    blank line, the text) and the assistant's turn opened; ``wording`` picks each text's
+    instruction among ``decoding['instructions']`` (default the first).
     """
     if decoding.get("prompt_format", "raw") == "raw":
         return [list(ids) for ids in tokenizer(list(texts), verbose=False)["input_ids"]]
     if not getattr(tokenizer, "chat_template", None):
         raise SweepError(f"decoding {decoding['name']!r}: prompt_format chat, but the model's "
                          "tokenizer has no chat template (a base model); use prompt_format raw")
+    wordings = list(decoding.get("instructions") or [decoding["instruction"]])
+    which = np.zeros(len(texts), dtype=np.int64) if wording is None else np.asarray(wording, dtype=np.int64)
     rendered = [tokenizer.apply_chat_template(
-        [{"role": "user", "content": f"{decoding['instruction'].strip()}\n\n{t}"}],
-        tokenize=False, add_generation_prompt=True) for t in texts]
+        [{"role": "user", "content": f"{wordings[int(w)].strip()}\n\n{t}"}],
+        tokenize=False, add_generation_prompt=True) for t, w in zip(texts, which)]
     return [list(ids) for ids in
             tokenizer(rendered, add_special_tokens=False, verbose=False)["input_ids"]]
 

@@ -19,11 +19,11 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from scalelaw.generate.decoding import encode_prompts, stop_token_ids, token_budgets
+from scalelaw.generate.decoding import encode_prompts, instruction_indices, stop_token_ids, token_budgets
 from scalelaw.generate.engines import runner_for
 
 GENERATION_COLUMNS = [
-    "generation_id", "model", "decoding", "prompt_format", "do_sample", "temperature",
+    "generation_id", "model", "decoding", "prompt_format", "instruction_index", "do_sample", "temperature",
     "top_p", "top_k", "max_new_tokens", "max_length", "seed", "prompt_tokens",
     "prompt_index", "prompt_id", "doc_id", "prompt_text", "prompt_len_tokens",
     "prompt_text_tokens", "prompt_tokens_ref", "cap_tokens", "generated_text", "gen_tokens", "n_steps",
@@ -43,6 +43,7 @@ def generate_texts(
     batch_size: int = 16,
     progress: bool = True,
     desc: str = "generate",
+    wording: Any = None,
 ) -> pd.DataFrame:
     """Generate from ``texts``; one row per text, in the order given.
 
@@ -66,7 +67,7 @@ def generate_texts(
 
     eos = stop_token_ids(model, tokenizer)
     eos_set = set(eos)
-    encoded = encode_prompts(tokenizer, texts, decoding)
+    encoded = encode_prompts(tokenizer, texts, decoding, wording)
     lengths = np.array([len(x) for x in encoded], dtype=np.int64)
     budgets = token_budgets(lengths, max_new_tokens, decoding.get("max_length"))
     capped_by = np.where(budgets < int(max_new_tokens), "max_length", "max_new_tokens")
@@ -138,15 +139,18 @@ def generate_cell(
     facts = lm.facts
     name = facts["name"]
     desc = f"{name} {decoding['name']} p{int(prompts['prompt_tokens'].iloc[0]) if len(prompts) else 0} m{max_new_tokens} s{seed}"
+    wording = instruction_indices(prompts["prompt_index"], decoding)
     gen = generate_texts(lm.model, lm.tokenizer, prompts["prompt_text"].tolist(),
                          decoding=decoding, max_new_tokens=max_new_tokens, seed=seed,
-                         batch_size=batch_size, progress=progress, desc=desc)
+                         batch_size=batch_size, progress=progress, desc=desc,
+                         wording=np.maximum(wording, 0))
     out = prompts[["prompt_tokens", "prompt_index", "prompt_id", "doc_id", "prompt_text",
                    "prompt_tokens_ref"]].reset_index(drop=True)
     out = pd.concat([out, gen.reset_index(drop=True)], axis=1)
     out["model"] = name
     out["decoding"] = decoding["name"]
     out["prompt_format"] = decoding.get("prompt_format", "raw")
+    out["instruction_index"] = wording
     out["do_sample"] = bool(decoding["do_sample"])
     for key in ("temperature", "top_p"):
         out[key] = float("nan") if decoding[key] is None else float(decoding[key])
@@ -167,4 +171,4 @@ def generate_cell(
                        "prompt_tokens_ref": "int64", "gen_tokens": "int64",
                        "n_steps": "int64", "censored": "bool", "batch_index": "int64",
                        "batch_size": "int64", "seconds": "float64",
-                       "tokens_per_s": "float64", "top_k": "int64"})
+                       "tokens_per_s": "float64", "top_k": "int64", "instruction_index": "int64"})

@@ -63,9 +63,12 @@ def answer_sentences(fits: pd.DataFrame) -> list[str]:
         else:
             tail = "the data cannot tell whether it grows or shrinks (the interval spans 0)"
         fragile = f" Caution: {'; '.join(warns)}." if warns else ""
+        wordings = (f" {diag['n_wordings']} instruction wordings, one shift of log length each;"
+                    if diag.get("n_wordings", 0) > 1 else "")
         out.append(f"{head}; the median generated length changes by {_pct(r.estimate)} per "
-                   f"doubling of the prompt {ci} (lognormal AFT, {r.confidence_level:.0%} CI): "
-                   f"{tail}.{fragile}")
+                   f"doubling of the prompt {ci} (lognormal AFT,{wordings} {r.confidence_level:.0%} CI, "
+                   f"{r.ci_method}; lognormal against Weibull AFT by AIC: {diag.get('shape_preferred_by_aic', 'n/a')} preferred"
+                   f"): {tail}.{fragile}")
     return out
 
 
