@@ -14,6 +14,8 @@ Runs, greedy, same prompts (cut from the State of the Union corpus), same max_ne
            ``--batch-sizes`` value (``auto``: as ``batch_size: auto`` sizes them), per
            backend (``--backends``: transformers, ctranslate2; the CTranslate2 copy is
            converted once beside the GGUF conversion).
+4. peer:   with ``--backends ...,llama_cpp``, llama.cpp (llama-cpp-python) on the same
+           GGUF file, one prompt at a time, greedy text compared with the first backend's.
 
 The runs alternate (seed, then every candidate, ``--repeats`` rounds) so that the
 neighbours' load hits them alike; the table gives each run's best round and its median.
@@ -30,6 +32,7 @@ every figure moves with the neighbours' load; run it twice.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import sys
@@ -170,6 +173,36 @@ class Sweep:
         return int(out["n_steps"].sum()), time.perf_counter() - t0, out["generated_text"].tolist()
 
 
+class LlamaCpp:
+    """llama.cpp (``llama-cpp-python``) on the same GGUF file, one prompt at a time (its
+    Python API decodes one sequence), greedy (top_k 1), fed the same prompt token ids as
+    the transformers runs and decoded by the same tokenizer, so that texts compare. It
+    runs the GGUF's own quantized weights (Q4_1 for the default), where transformers runs
+    them dequantized to float32: greedy texts may part where logits nearly tie."""
+
+    def __init__(self, gguf: str, lm, texts, max_new_tokens, threads):
+        from llama_cpp import Llama
+
+        self.lm, self.texts, self.max_new_tokens = lm, texts, max_new_tokens
+        self.ids = [list(x) for x in lm.tokenizer(texts)["input_ids"]]
+        ctx = max(len(x) for x in self.ids) + max_new_tokens + 8
+        self.llm = Llama(model_path=gguf, n_ctx=ctx, n_threads=threads, n_batch=512, verbose=False)
+        self.eos = set(_eos(lm))
+
+    def __call__(self):
+        steps, outputs = 0, []
+        t0 = time.perf_counter()
+        for ids in self.ids:
+            new = []
+            for token in self.llm.generate(ids, top_k=1, top_p=1.0, temp=0.0, repeat_penalty=1.0, reset=True):
+                new.append(int(token))
+                if int(token) in self.eos or len(new) >= self.max_new_tokens:
+                    break
+            steps += useful_steps(new, self.eos)
+            outputs.append(self.lm.tokenizer.decode(new, skip_special_tokens=True))
+        return steps, time.perf_counter() - t0, outputs
+
+
 def first_difference(tokenizer, a: str, b: str) -> int:
     x = tokenizer(a, add_special_tokens=False)["input_ids"]
     y = tokenizer(b, add_special_tokens=False)["input_ids"]
@@ -187,7 +220,8 @@ def main(argv=None):
     ap.add_argument("--batch-sizes", default="64",
                     help="comma-separated batch sizes of the full runs; auto: as batch_size: auto")
     ap.add_argument("--backends", default="transformers,ctranslate2",
-                    help="comma-separated: transformers, ctranslate2")
+                    help="comma-separated: transformers, ctranslate2, and llama_cpp (llama.cpp on the "
+                         "same GGUF, one prompt at a time; needs llama-cpp-python and a GGUF --model)")
     ap.add_argument("--repeats", type=int, default=2, help="alternating rounds of every run")
     ap.add_argument("--threads", type=int, default=min(os.cpu_count() or 1, 16))
     ap.add_argument("--device", default="auto", help="auto (a GPU when torch sees one) | cpu | cuda")
@@ -196,6 +230,12 @@ def main(argv=None):
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     from scalelaw.generate import engines
 
+    # llama.cpp is a peer to compare against, not a sweep engine: it runs beside them here
+    llama_cpp = "llama_cpp" in args.backends
+    args.backends = [b for b in args.backends if b != "llama_cpp"]
+    if llama_cpp and importlib.util.find_spec("llama_cpp") is None:
+        raise SystemExit("--backends llama_cpp needs the package llama-cpp-python "
+                         "(pip install llama-cpp-python; without a wheel for the platform it builds llama.cpp from source)")
     for backend in args.backends:
         engines.require_backend(backend, key="--backends")
 
@@ -227,6 +267,11 @@ def main(argv=None):
             label = " (auto)" if spec.strip() == "auto" else ""
             runs[f"{backend}: batches of {bs}{label} ({len(texts)} prompts)"] = \
                 Sweep(lm, texts, args.max_new_tokens, bs)
+    if llama_cpp:
+        from scalelaw.generate.sources import resolve_gguf_path
+
+        runs[f"llama_cpp: 1 at a time (same {len(sub)} prompts)"] = LlamaCpp(
+            str(resolve_gguf_path(args.model)), hf, sub, args.max_new_tokens, args.threads)
 
     gflops_before = best_matmul_gflops(device, dtype, args.threads)
     times: dict[str, list[float]] = {name: [] for name in runs}
@@ -266,6 +311,15 @@ def main(argv=None):
           "of the decoded tokens' FLOPs on top)")
 
     seed_out = outputs[names[0]]
+    if llama_cpp:
+        name = f"llama_cpp: 1 at a time (same {len(sub)} prompts)"
+        ref = outputs[f"{args.backends[0]}: batch of {len(sub)} (same {len(sub)} prompts)"]
+        rate = steps[name] / min(times[name])
+        ref_rate = steps[names[1]] / min(times[names[1]])
+        diff = [first_difference(first.tokenizer, a, b) for a, b in zip(ref, outputs[name]) if a != b]
+        print(f"llama.cpp vs {args.backends[0]} on the same {len(sub)} prompts: {rate / ref_rate:.2f}x its tokens/s; "
+              f"greedy texts identical {len(ref) - len(diff)}/{len(ref)}"
+              + (f"; first differing token at positions {sorted(diff)}" if diff else ""))
     for backend in loaded:
         same = outputs[f"{backend}: batch of {len(sub)} (same {len(sub)} prompts)"]
         n_same = sum(a == b for a, b in zip(seed_out, same))
