@@ -146,6 +146,8 @@ def _config(path: Path, model_dir: str, **grid) -> Path:
             "max_new_tokens": [MAX_NEW], "seeds": [0],
             "batch_size": 2, "loss_batch_size": 2, "threads": 2,
             "fit": {"n_bootstrap": 0},
+            # the end-of-text hazard, small: 2 prompt lengths over 3 documents
+            "hazard": {"prompt_tokens": [8, 16], "horizon_tokens": 8, "n_documents": 3},
             **grid,
         },
     }
@@ -168,14 +170,19 @@ def test_workflow_adding_a_grid_value_runs_one_new_cell(smollm_facts, tmp_path):
     fits = pd.read_parquet(work / "results/sotu/generate/fit/fits.parquet")
     assert {"generated_length", "generated_length_elasticity", "cap_artifact", "s_vs_l"} \
         <= set(fits["analysis"])
+    hazard = pd.read_parquet(work / "results/sotu/generate/eos_hazard.parquet")
+    assert len(hazard) == 3 * 2 and set(hazard["prompt_tokens"]) == {8, 16}
+    assert (hazard["document_set"] == "corpus_sample").all()  # no ladder models here
+    assert "eos_hazard_elasticity" in set(fits["analysis"])
     report = (work / target).read_text()
     assert "Generation sweep" in report and "artifact of its own cap" in report
+    assert "Without sampling" in report and "**smollm2** (N = 135 M" in report
     assert not any(k.startswith("generate_") for k in planned_jobs(work, base, target))
 
     more_tokens = _config(tmp_path / "more_tokens.yaml", model_dir, max_new_tokens=[MAX_NEW, 12])
     planned = planned_jobs(work, more_tokens, target)
     assert planned.get("generate_cell") == 2  # one per decoding
-    assert not {"generate_prompts", "generate_loss", "generate_prepare_model"} & set(planned)
+    assert not {"generate_prompts", "generate_loss", "generate_prepare_model", "generate_hazard"} & set(planned)
 
     more_prompts = _config(tmp_path / "more_prompts.yaml", model_dir, prompt_tokens=[16, 32])
     planned = planned_jobs(work, more_prompts, target)
