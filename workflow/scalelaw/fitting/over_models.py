@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from .bootstrap import bootstrap, rng_for
-from .laws import Law, compare, get_law
+from .laws import Law, get_law
 from .result import FitResult, Param
 
 __all__ = ["law_over_models", "model_means_table", "size_law"]
