@@ -117,8 +117,10 @@ def stop_probabilities(model, sequences: list[list[int]], stops: Sequence[int], 
             pos = (mask.cumsum(1) - 1).clamp(min=0)
             logits = model(input_ids=ids.to(device), attention_mask=mask.to(device),
                            position_ids=pos.to(device)).logits.float()
-            logp = torch.log_softmax(logits, dim=-1)
-            p_stop = torch.logsumexp(logp[..., stop_index], dim=-1).exp().double().cpu().numpy()
+            # log P(stop) = logsumexp over the stop ids - logsumexp over the vocabulary
+            # (no full log-softmax copy of a batch x positions x vocabulary tensor)
+            log_stop = torch.logsumexp(logits[..., stop_index], dim=-1) - torch.logsumexp(logits, dim=-1)
+            p_stop = log_stop.double().exp().cpu().numpy()
             for i, x in enumerate(chunk):
                 out.append(p_stop[i, width - len(x):])
     return out
