@@ -58,6 +58,8 @@ def test_constant_hazard_gives_the_analytic_expectation(constant, documents):
     # far from the window's end the restricted mean is the unrestricted (1 - h) / h = 19
     assert H.constant_hazard_expectation(h, 10_000) == pytest.approx((1 - h) / h)
     assert H.expected_remaining(np.full(10_000, h))[0] == pytest.approx((1 - h) / h)
+    # the implied length carries the window's hazard beyond it: exact for a constant hazard
+    assert np.allclose(out["implied_remaining_tokens"], (1 - h) / h, rtol=1e-6)
 
 
 def test_one_pass_equals_a_pass_per_position(tmp_path, documents):
@@ -83,7 +85,7 @@ def test_one_pass_equals_a_pass_per_position(tmp_path, documents):
         assert r.expected_remaining_tokens == pytest.approx(np.cumprod(1 - np.array(hs)).sum(), rel=1e-5)
 
 
-def _synthetic(b: float, n_docs: int, seed: int) -> pd.DataFrame:
+def _synthetic(b: float, n_docs: int, seed: int, response: str = "implied_remaining_tokens") -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     p = np.array([8, 16, 32, 64, 128])
     rows = []
@@ -92,7 +94,7 @@ def _synthetic(b: float, n_docs: int, seed: int) -> pd.DataFrame:
         for pt in p:
             rows.append({"doc_id": f"d{d}", "prompt_tokens": pt, "horizon_tokens": 48,
                          "censored_at": "horizon",
-                         "expected_remaining_tokens": 10 * pt ** b * np.exp(doc_effect + rng.normal(0, 0.2))})
+                         response: 10 * pt ** b * np.exp(doc_effect + rng.normal(0, 0.2))})
     return pd.DataFrame(rows)
 
 
@@ -103,6 +105,9 @@ def test_hazard_elasticity_recovers_and_covers():
     covered = np.mean([f.params["b"].ci_low <= 0.2 <= f.params["b"].ci_high for f in fits])
     assert covered >= 0.85
     assert "t(15)" in fits[0].params["b"].ci_method  # t with G - 1 degrees of freedom
+    pinned = _synthetic(0.0, 16, 0, "expected_remaining_tokens").assign(p_stop_within=0.01)
+    restricted = HF.hazard_elasticity(pinned, group={}, response="expected_remaining_tokens")
+    assert any("sits near the window" in w for w in restricted.warnings)
     one = HF.hazard_elasticity(_synthetic(0.2, 16, 0).query("prompt_tokens == 8"), group={})
     assert not np.isfinite(one.params["b"].estimate) and "not identified" in one.warnings[0]
 
@@ -111,7 +116,8 @@ def test_elasticity_against_size_needs_three_sizes():
     def fit(model, n, b):
         return HF.FitResult(analysis="eos_hazard_elasticity", law="power", estimator="ols_log",
                                   params={"b": HF.Param(b)}, n=10, n_unit="prompts",
-                                  group={"model": model, "model_kind": "ladder", "n_params": n})
+                                  group={"model": model, "model_kind": "ladder", "n_params": n,
+                                         "response": "implied_remaining_tokens"})
     two = HF.elasticity_against_size([fit("a", 1e5, 0.1), fit("b", 1e6, 0.2)])
     assert not np.isfinite(two.params["d"].estimate) and "not identified" in two.warnings[0]
     four = HF.elasticity_against_size([fit(m, n, 0.1 + 0.05 * np.log10(n / 1e5))

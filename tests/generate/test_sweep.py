@@ -433,10 +433,11 @@ def test_multi_model_sweep_end_to_end(loaded, prompts, tmp_path):
     figures.plot_loss_vs_size(out["model_means"], ls, tmp_path / "c.png")
     figures.plot_eos_hazard(hazard, tmp_path / "d.png")
     assert all((tmp_path / f).stat().st_size > 1000 for f in ("a.png", "b.png", "c.png", "d.png"))
-    assert (fits["analysis"] == "eos_hazard_elasticity").sum() == 2 * len(loaded)  # b and % per doubling
+    # b and % per doubling, of the implied length and of the restricted mean
+    assert (fits["analysis"] == "eos_hazard_elasticity").sum() == 4 * len(loaded)
     assert len(out["hazard_summary"]) == 3 * len(loaded)
     md = report.markdown(out["summary"], out)
-    assert md.count("expected remaining length (within 8 tokens)") == len(loaded)
+    assert md.count("the implied remaining length (the window's end-of-text hazard") == len(loaded)
     # the tiny models are not ladder models: the law over size says it is not identified
     assert "Against model size: not identified (0 ladder model size(s)" in md
     assert "per doubling of the prompt" in md or "the data cannot tell" in md

@@ -19,6 +19,17 @@ remaining length is ``n - p`` (``true_remaining_tokens``), and within the horizo
 ``min(n - p, horizon)``. With a constant hazard h the sum is
 ``(1 - h) (1 - (1 - h)^K) / h`` (the check in the tests).
 
+A trained model's hazard on running text is small (about 1e-4 per token for SmolLM2 on
+speeches), so the window holds little of the stopping probability and the restricted
+mean sits near the window whatever the prompt. The implied remaining length adds the
+tail beyond the window as if the window's mean hazard hbar held there:
+
+    implied = sum_{k=1..K} S(k) + S(K) (1 - hbar) / hbar,
+
+exact for a constant hazard ((1 - h) / h) and otherwise an extrapolation that says how
+the model's hazard near the prompt's end scales, in tokens. It is compared with the true
+remaining length ``n - p`` of the same document.
+
 A causal model's output at position t depends only on tokens up to t, so one teacher-
 forced pass over a document's first ``max(p) + horizon`` tokens gives the hazards of every
 prompt length at once: one forward pass per document and model. A prompt starts at the
@@ -47,21 +58,25 @@ HAZARD_COLUMNS = [
     "model", "model_kind", "n_params", "n_params_nonembedding", "document_set", "doc_id", "prompt_tokens",
     "document_tokens", "true_remaining_tokens", "horizon_tokens", "scored_tokens",
     "censored_at", "true_remaining_within_horizon", "expected_remaining_tokens",
-    "p_stop_within", "eos_prob_first", "eos_prob_mean", "document_start_token",
+    "implied_remaining_tokens", "p_stop_within", "eos_prob_first", "eos_prob_mean", "document_start_token",
 ]
 
 
-def expected_remaining(hazards: np.ndarray) -> tuple[float, float]:
-    """The restricted mean ``sum_k S(k)`` and the probability of a stop within the window
-    (``1 - S(K)``) from the hazards ``h_1 .. h_K`` (computed on logs: long windows of small
-    hazards lose nothing to rounding)."""
+def expected_remaining(hazards: np.ndarray) -> tuple[float, float, float]:
+    """From the hazards ``h_1 .. h_K``: the restricted mean ``sum_k S(k)``, the probability
+    of a stop within the window (``1 - S(K)``), and the implied remaining length, the
+    restricted mean plus the tail ``S(K) (1 - hbar) / hbar`` that the window's mean hazard
+    hbar gives if it held beyond the window (a geometric tail). Computed on logs: long
+    windows of small hazards lose nothing to rounding."""
     h = np.clip(np.asarray(hazards, dtype=np.float64), 0.0, 1.0)
     if h.size == 0:
-        return 0.0, 0.0
+        return 0.0, 0.0, float("nan")
     with np.errstate(divide="ignore"):
         log_survival = np.cumsum(np.log1p(-h))
     survival = np.exp(log_survival)
-    return float(survival.sum()), float(1.0 - survival[-1])
+    restricted, tail_mass, hbar = float(survival.sum()), float(survival[-1]), float(h.mean())
+    implied = restricted + tail_mass * (1.0 - hbar) / hbar if hbar > 0 else float("inf")
+    return restricted, float(1.0 - tail_mass), implied
 
 
 def constant_hazard_expectation(h: float, window: int) -> float:
@@ -166,14 +181,15 @@ def eos_hazard(lm, documents: pd.DataFrame, *, prompt_tokens: Sequence[int], hor
             remaining = n - p
             window = min(int(horizon), remaining)
             h = probs[p - 1: p - 1 + window]  # h_1 after the prompt, h_k after k-1 true tokens
-            mean, p_stop = expected_remaining(h)
+            mean, p_stop, implied = expected_remaining(h)
             rows.append({
                 "doc_id": doc_id, "prompt_tokens": p, "document_tokens": n,
                 "true_remaining_tokens": remaining, "horizon_tokens": int(horizon),
                 "scored_tokens": window,
                 "censored_at": "document_end" if remaining <= horizon else "horizon",
                 "true_remaining_within_horizon": window,
-                "expected_remaining_tokens": mean, "p_stop_within": p_stop,
+                "expected_remaining_tokens": mean, "implied_remaining_tokens": implied,
+                "p_stop_within": p_stop,
                 "eos_prob_first": float(h[0]), "eos_prob_mean": float(np.mean(h)),
             })
     out = pd.DataFrame(rows)

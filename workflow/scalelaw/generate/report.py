@@ -119,7 +119,9 @@ def hazard_sentences(fits: pd.DataFrame) -> list[str]:
     and against model size, from the ``eos_hazard_*`` rows of the fit table."""
     rows = fits[(fits["analysis"] == "eos_hazard_elasticity") & (fits["parameter"] == "pct_per_doubling")]
     rows = rows.assign(g=[json.loads(g) for g in rows["group"]])
-    rows = rows.assign(size=[g["n_params"] for g in rows["g"]]).sort_values("size")
+    rows = rows.assign(size=[g["n_params"] for g in rows["g"]], response=[g["response"] for g in rows["g"]])
+    restricted = {r.g["model"]: r for r in rows[rows["response"] == "expected_remaining_tokens"].itertuples()}
+    rows = rows[rows["response"] == "implied_remaining_tokens"].sort_values("size")
     out = []
     for r in rows.itertuples():
         g, diag, warns = r.g, json.loads(r.diagnostics), json.loads(r.warnings)
@@ -133,9 +135,14 @@ def hazard_sentences(fits: pd.DataFrame) -> list[str]:
                    "shrinks": "the model expects less text to follow a longer prompt",
                    }.get(diag.get("verdict"), "the data cannot tell the direction (the interval spans 0)")
         caution = f" Caution: {'; '.join(warns)}." if warns else ""
-        out.append(f"{head}: the expected remaining length (within {diag['horizon_tokens']} tokens) "
-                   f"changes by {_pct(r.estimate)} per doubling of the prompt "
-                   f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}] ({r.ci_method}): {verdict}.{caution}")
+        w = restricted.get(g["model"])
+        within = (f" Within the {diag['horizon_tokens']}-token window alone (the restricted mean) it changes by "
+                  f"{_pct(w.estimate)} [{_pct(w.ci_low)}, {_pct(w.ci_high)}]"
+                  + (f" ({'; '.join(json.loads(w.warnings))})" if json.loads(w.warnings) else "") + "."
+                  if w is not None and np.isfinite(w.estimate) else "")
+        out.append(f"{head}: the implied remaining length (the window's end-of-text hazard carried "
+                   f"beyond it) changes by {_pct(r.estimate)} per doubling of the prompt "
+                   f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}] ({r.ci_method}): {verdict}.{within}{caution}")
     size = fits[(fits["analysis"] == "eos_hazard_vs_size") & (fits["parameter"] == "d")]
     for r in size.itertuples():
         diag, warns = json.loads(r.diagnostics), json.loads(r.warnings)
@@ -229,11 +236,13 @@ def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
         "\n### Loss against model size\n\n",
         _loss_size_section(summary, tables["loss_size"]),
         *(["\n### End-of-text hazard, per model and prompt length\n\n",
-           "Means over documents; expected and true remaining length within the horizon "
-           "(the true text ends there unless `n_document_end` says it ended first):\n\n",
+           "Medians over documents of the implied and the true remaining length; means of the "
+           "restricted mean and the true remaining length within the window (the true text goes "
+           "on past it unless `n_document_end` says it ended first):\n\n",
            _table(tables["hazard_summary"], ["model", "n_params", "prompt_tokens", "n_documents",
+                                             "implied_remaining_median", "true_remaining_median",
                                              "expected_remaining_mean", "true_remaining_within_horizon_mean",
-                                             "expected_over_true", "p_stop_within_mean", "n_document_end"])]
+                                             "p_stop_within_mean", "n_document_end"])]
           if len(tables.get("hazard_summary", pd.DataFrame())) else []),
         "\n### Speed\n\n",
         _table(pd.DataFrame(summary.get("tokens_per_s", [])),
