@@ -149,30 +149,28 @@ def plot_loss_vs_size(means: pd.DataFrame, loss_size: pd.DataFrame, path: str,
 
 
 def plot_eos_hazard(hazard: pd.DataFrame, path: str) -> None:
-    """Expected remaining length (the model's, read along the true text) against prompt
-    length per model, mean over documents with +-2 s.e., beside the true remaining length
-    within the same window (dashed); models ordered by size."""
+    """The implied remaining length (the model's end-of-text hazard read along the true
+    text, carried beyond the window) against prompt length per model: median over
+    documents with the interquartile range, beside the documents' true remaining length
+    (dashed, median); models ordered by size."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 4.4))
     order = hazard.drop_duplicates("model").sort_values("n_params")["model"].tolist()
     colors = _colors(order)
     for model in order:
         g = hazard[hazard["model"] == model].groupby("prompt_tokens")
-        mean = g["expected_remaining_tokens"].mean()
-        sem = g["expected_remaining_tokens"].sem().fillna(0)
+        q = g["implied_remaining_tokens"].quantile([0.25, 0.5, 0.75]).unstack()
         n_params = int(hazard.loc[hazard["model"] == model, "n_params"].iloc[0])
-        ax.errorbar(mean.index, mean, yerr=2 * sem, marker="o", capsize=3, color=colors[model],
-                    label=f"{model} ({n_params / 1e6:.3g} M)")
-        ax.plot(mean.index, g["true_remaining_within_horizon"].mean(), ls="--", lw=0.8,
-                color=colors[model])
+        ax.errorbar(q.index, q[0.5], yerr=[q[0.5] - q[0.25], q[0.75] - q[0.5]], marker="o", capsize=3,
+                    color=colors[model], label=f"{model} ({n_params / 1e6:.3g} M)")
+        ax.plot(q.index, g["true_remaining_tokens"].median(), ls="--", lw=0.8, color=colors[model])
     ax.set_xscale("log")
     ax.set_yscale("log")
     log_axis(ax.xaxis)
     log_axis(ax.yaxis)
-    horizon = int(hazard["horizon_tokens"].max()) if len(hazard) else 0
     ax.set_xlabel("prompt length p (the document's first p tokens, model tokens)")
-    ax.set_ylabel(f"expected remaining tokens (within {horizon})")
-    ax.set_title("End-of-text hazard along the true text (dashed: true remaining)", fontsize=9)
+    ax.set_ylabel("implied remaining tokens (median, IQR)")
+    ax.set_title("End-of-text hazard along the true text (dashed: true remaining, median)", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     write_figure(fig, path, dpi=120)
