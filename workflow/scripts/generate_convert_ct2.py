@@ -4,7 +4,7 @@ from pathlib import Path
 from scalelaw import logs
 from scalelaw.generate import engines, sources
 
-log = logs.to_file(snakemake.log[0])
-facts = sources.read_facts(Path(snakemake.input[0]) / "model.json")
-out = engines.convert_ct2(facts, snakemake.output[0])
-log.info("model %s converted to CTranslate2 in %s", facts["name"], out)
+with logs.job(snakemake) as log:
+    facts = sources.read_facts(Path(snakemake.input[0]) / "model.json")
+    out = engines.convert_ct2(facts, snakemake.output[0])
+    log.info("model %s converted to CTranslate2 in %s", facts["name"], out)
