@@ -86,6 +86,11 @@ def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
         any_row = ret if ret is not None else new
         g, diag = any_row.g, json.loads(any_row.diagnostics)
         n_room = diag["n_at_total_cap"] + diag["n_eos"] + diag["n_at_max_new_tokens"]
+        if n_room == 0:
+            out.append(f"**The seed's call reproduced ({g['model']}, {g['decoding']}: {_setting(g)}).** "
+                       f"Every one of the {diag['n_no_room']} prompts fills the total cap of "
+                       f"{g['max_length']} tokens: no row had room to generate, so nothing is fitted.")
+            continue
         identity = ("each of them has exactly max_length - prompt length new tokens"
                     if diag["cap_identity_holds"] else "some of them do not match max_length - prompt length")
 
@@ -136,13 +141,16 @@ def hazard_sentences(fits: pd.DataFrame) -> list[str]:
                    }.get(diag.get("verdict"), "the data cannot tell the direction (the interval spans 0)")
         caution = f" Caution: {'; '.join(warns)}." if warns else ""
         w = restricted.get(g["model"])
+        own = [x for x in json.loads(w.warnings) if x not in warns] if w is not None else []
         within = (f" Within the {diag['horizon_tokens']}-token window alone (the restricted mean) it changes by "
                   f"{_pct(w.estimate)} [{_pct(w.ci_low)}, {_pct(w.ci_high)}]"
-                  + (f" ({'; '.join(json.loads(w.warnings))})" if json.loads(w.warnings) else "") + "."
+                  + (f" ({'; '.join(own)})" if own else "") + "."
                   if w is not None and np.isfinite(w.estimate) else "")
+        n_docs = diag["n_documents"]
         out.append(f"{head}: the implied remaining length (the window's end-of-text hazard carried "
                    f"beyond it) changes by {_pct(r.estimate)} per doubling of the prompt "
-                   f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}] ({r.ci_method}): {verdict}.{within}{caution}")
+                   f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}] (t({n_docs - 1}), standard errors clustered by "
+                   f"document): {verdict}.{within}{caution}")
     size = fits[(fits["analysis"] == "eos_hazard_vs_size") & (fits["parameter"] == "d")]
     for r in size.itertuples():
         diag, warns = json.loads(r.diagnostics), json.loads(r.warnings)
