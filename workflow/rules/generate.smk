@@ -1,15 +1,15 @@
 # Generation sweeps with causal language models (config section `generate:`).
 #
 # The plan (which cells, prompts and losses the grid makes, and each job's settings)
-# comes from scalelaw.sweep_plan; defaults come from the schema through validate().
-from scalelaw.sweep_plan import CELL_PATH, CT2_DIR, LOSS_PATH, MODEL_DIR, PROMPT_PATH
-from scalelaw.sweep_plan import plan_sweep as _plan_sweep
-from scalelaw.generate import SweepError as _SweepError
-from scalelaw.models import ModelError as _ModelError
+# comes from scalelaw.generate.plan; defaults come from the schema through validate().
+from scalelaw.generate.plan import CELL_PATH, CT2_DIR, HAZARD_PATH, LOSS_PATH, MODEL_DIR, PROMPT_PATH
+from scalelaw.generate.plan import plan_sweep as _plan_sweep
+from scalelaw.errors import DataError as _DataError
+from snakemake.exceptions import WorkflowError
 
 try:
     GEN = _plan_sweep(config)
-except (_SweepError, _ModelError) as _err:
+except _DataError as _err:
     stop_on_config_errors([f"config: {_err}"])
 
 
@@ -20,6 +20,20 @@ def generate_targets():
 
 def gen_model_mem(wildcards, attempt):
     return GEN.mem_mb(attempt)
+
+
+def gen_model_inputs(wildcards):
+    """A GGUF file (replacing it reruns the conversion), or for a ladder model the folder
+    of its size's largest-budget run: ladder_model_dir() comes from ladder.smk, which is
+    included after this file, so it is looked up here, when the DAG is built."""
+    size = GEN.ladder_size(wildcards.gen_model)
+    if size is None:
+        return {"source": GEN.model_source(wildcards.gen_model)}
+    ladder_model_dir = globals().get("ladder_model_dir")
+    if ladder_model_dir is None:
+        raise WorkflowError("generate.models has ladder models but workflow/rules/ladder.smk "
+                            "defines no ladder_model_dir(size)")
+    return {"ladder": ladder_model_dir(size)}
 
 
 wildcard_constraints:
@@ -34,7 +48,7 @@ rule generate_prepare_model:
     """Resolve a model: convert a GGUF file once (sha256-checked), find a hub snapshot
     (offline-safe), or check a local folder; write its facts to model.json."""
     input:
-        lambda w: GEN.model_source(w.gen_model),
+        unpack(gen_model_inputs),
     output:
         directory(MODEL_DIR),
     params:
@@ -140,6 +154,32 @@ rule generate_loss:
         "../scripts/generate_loss.py"
 
 
+rule generate_hazard:
+    """The model's end-of-text probability along the true text of real documents: one
+    teacher-forced pass per document gives the expected remaining length after every
+    prompt length (scalelaw.generate.hazard)."""
+    input:
+        unpack(lambda w: GEN.hazard_inputs()),
+        model=MODEL_DIR,
+    output:
+        GEN.path(HAZARD_PATH),
+    params:
+        settings=GEN.hazard_settings() if GEN.hazard_enabled else {},
+        run=GEN.run_settings("loss"),
+    log:
+        "logs/generate/hazard/{gen_model}.log",
+    threads: GEN.settings.get("threads", 1)
+    resources:
+        mem_mb=gen_model_mem,
+        runtime=GEN.settings.get("runtime", 60),
+        gpu=GEN.gpu,
+    retries: 1  # a second attempt gets twice the memory
+    conda:
+        "../../envs/generate.yaml"
+    script:
+        "../scripts/generate_hazard.py"
+
+
 rule generate_collect:
     """Merge the cells and measure generated texts and human continuations with the
     corpus's tokenizer and segmenter (scalelaw.lengths.measure_documents)."""
@@ -147,6 +187,7 @@ rule generate_collect:
         cells=GEN.cell_files(),
         prompts=GEN.prompt_files(),
         losses=GEN.loss_files(),
+        hazard=GEN.hazard_files(),
         models=GEN.model_dirs(),
     output:
         generations=GEN.path("generations.parquet"),
@@ -154,6 +195,7 @@ rule generate_collect:
         human=GEN.path("human_lengths.parquet"),
         human_sentences=GEN.path("human_sentences.parquet"),
         losses=GEN.path("losses.parquet"),
+        hazard=GEN.path("eos_hazard.parquet"),
         models=GEN.path("models.parquet"),
     params:
         settings=GEN.measure_settings(),
@@ -180,6 +222,7 @@ rule generate_fit:
         human=rules.generate_collect.output.human,
         human_sentences=rules.generate_collect.output.human_sentences,
         losses=rules.generate_collect.output.losses,
+        hazard=rules.generate_collect.output.hazard,
         models=rules.generate_collect.output.models,
     output:
         censoring=GEN.path("fit/censoring.parquet"),
@@ -188,6 +231,7 @@ rule generate_fit:
         texts=GEN.path("fit/s_vs_l_texts.parquet"),
         loss_size=GEN.path("fit/loss_vs_size.parquet"),
         model_means=GEN.path("fit/model_means.parquet"),
+        hazard_summary=GEN.path("fit/hazard_summary.parquet"),
         summary=GEN.path("fit/summary.json"),
     params:
         fit=GEN.settings["fit"],
@@ -211,6 +255,7 @@ rule generate_figures:
         fits=rules.generate_fit.output.fits,
         model_means=rules.generate_fit.output.model_means,
         loss_size=rules.generate_fit.output.loss_size,
+        hazard=rules.generate_collect.output.hazard,
     output:
         **{
             key: report(path, category="Generation", caption="../report/generate.rst")
@@ -236,6 +281,7 @@ rule generate_report:
         km=rules.generate_fit.output.km,
         fits=rules.generate_fit.output.fits,
         loss_size=rules.generate_fit.output.loss_size,
+        hazard_summary=rules.generate_fit.output.hazard_summary,
         figures=list(GEN.figures().values()),
     output:
         report(GEN.path("report.md"), category="Generation", caption="../report/generate.rst"),

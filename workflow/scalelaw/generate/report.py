@@ -1,171 +1,24 @@
-"""Figures and a Markdown section for the generation sweep."""
+"""The generation sweep's Markdown section: the answer in words first, then the tables."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from scalelaw.plotting import log_axis
+from scalelaw.fitting.censored import pct_per_doubling
+from scalelaw.fitting.result import expand_group
+from scalelaw.io import markdown_table
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _colors(keys):
-    plt = _plt()
-    cmap = plt.get_cmap("tab10")
-    return {k: cmap(i % 10) for i, k in enumerate(keys)}
-
-
-def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> None:
-    """Decoding steps against prompt length per model; censored points hollow at the cap;
-    Kaplan-Meier medians with 95% CIs as lines."""
-    plt = _plt()
-    models = sorted(gen["model"].unique())
-    fig, axes = plt.subplots(1, max(1, len(models)), figsize=(5.5 * max(1, len(models)), 4.2),
-                             squeeze=False)
-    colors = _colors(sorted(gen["decoding"].unique()))
-    rng = np.random.default_rng(0)
-    for ax, model in zip(axes[0], models):
-        g = gen[gen["model"] == model]
-        for (dec, cap), d_all in g.groupby(["decoding", "max_new_tokens"]):
-            d = d_all[d_all["n_steps"] > 0]  # rows with no room under a total cap: counted in the tables
-            x = d["prompt_text_tokens"].to_numpy(float) * np.exp(rng.normal(0, 0.02, len(d)))
-            ev = ~d["censored"].to_numpy(bool)
-            ax.scatter(x[ev], d["n_steps"][ev], s=12, color=colors[dec], alpha=0.5)
-            ax.scatter(x[~ev], d["n_steps"][~ev], s=18, facecolors="none",
-                       edgecolors=colors[dec], alpha=0.6, marker="^")
-            k = km[(km["model"] == model) & (km["decoding"] == dec) & (km["max_new_tokens"] == cap)]
-            k = k.sort_values("prompt_text_tokens_mean")
-            ok = k["median_reached"].astype(bool)
-            err = np.vstack([(k["km_median_steps"] - k["km_median_ci_low"]).clip(lower=0),
-                             (k["km_median_ci_high"] - k["km_median_steps"]).clip(lower=0)])
-            err = np.where(np.isfinite(err), err, 0)
-            ax.errorbar(k["prompt_text_tokens_mean"][ok], k["km_median_steps"][ok],
-                        yerr=err[:, ok.to_numpy()], color=colors[dec], lw=1.5, capsize=3,
-                        marker="s", elinewidth=0.8,
-                        label=f"{dec}, cap {cap}: KM median ({int(d['censored'].sum())}/{len(d)} capped)")
-            total = int(d_all["max_length"].iloc[0]) if "max_length" in d_all else -1
-            if total > 0:  # a total cap: room left = max_length - prompt length
-                px = np.geomspace(max(d_all["prompt_text_tokens"].min(), 1), total - 1, 50)
-                ax.plot(px, total - px, color=colors[dec], ls="--", lw=0.8,
-                        label=f"{dec}: max_length {total} - prompt length")
-            else:
-                ax.axhline(cap, color=colors[dec], ls=":", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        log_axis(ax.xaxis)
-        log_axis(ax.yaxis)
-        ax.set_xlabel("prompt length (model tokens of the prompt text)")
-        ax.set_ylabel("decoding steps until EOS (triangles: hit the cap)")
-        ax.set_title(model)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_s_vs_l(texts: pd.DataFrame, path: str, unit: str = "words") -> None:
-    """Mean sentence length against text length: generated texts (capped ones without
-    their cut last sentence, hollow) beside the human continuations of the same prompts
-    cut to the same lengths; one panel per model (the rows of ``fit/s_vs_l_texts``)."""
-    plt = _plt()
-    gen = texts[texts["text_set"] == "trimmed"]
-    human = texts[texts["text_set"] == "human_matched"]
-    models = sorted(gen["model"].dropna().unique())
-    fig, axes = plt.subplots(1, max(1, len(models)), figsize=(5.5 * max(1, len(models)), 4.2),
-                             squeeze=False)
-    colors = _colors(sorted(gen["decoding"].dropna().unique()))
-    x, y = f"L_{unit}", f"S_{unit}_mean"
-    for ax, model in zip(axes[0], models):
-        h = human[human["model"] == model].drop_duplicates([x, y])
-        ax.scatter(h[x], h[y], s=14, color="black", alpha=0.5,
-                   label="human continuation, cut to the generated length")
-        for dec, d in gen[gen["model"] == model].groupby("decoding"):
-            capped = d["censored"].astype(bool)
-            ax.scatter(d.loc[~capped, x], d.loc[~capped, y], s=12, color=colors[dec], alpha=0.6,
-                       label=f"generated, {dec}")
-            ax.scatter(d.loc[capped, x], d.loc[capped, y], s=16, facecolors="none",
-                       edgecolors=colors[dec], alpha=0.6)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        log_axis(ax.xaxis)
-        log_axis(ax.yaxis)
-        ax.set_xlabel(f"L: text length ({unit}; hollow: hit the cap, cut sentence dropped)")
-        ax.set_ylabel(f"S: mean sentence length ({unit})")
-        ax.set_title(model)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_loss_vs_size(means: pd.DataFrame, loss_size: pd.DataFrame, path: str,
-                      metric: str = "loss_nats_per_token") -> None:
-    """Mean loss per model against parameter count (total and non-embedding), with the
-    fitted power law and E + A N^-alpha."""
-    from scalelaw.fitting.laws import LAWS
-
-    plt = _plt()
-    convs = ("n_params_total", "n_params_nonembedding")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), squeeze=False)
-    for ax, conv in zip(axes[0], convs):
-        if conv not in means or means.empty:
-            continue
-        x = means[conv].to_numpy(float)
-        y = means[f"{metric}_mean"].to_numpy(float)
-        ax.errorbar(x, y, yerr=2 * means[f"{metric}_sem"].fillna(0), fmt="o", color="black",
-                    capsize=3, label="models (mean ± 2 s.e. over prompts)")
-        for name, row in zip(means["model"], zip(x, y)):
-            ax.annotate(name, row, fontsize=7, xytext=(3, 3), textcoords="offset points")
-        grid = np.geomspace(x.min() / 1.5, x.max() * 1.5, 100)
-        for law, style in (("power", "-"), ("saturating_power", "--")):
-            sel = loss_size[(loss_size["law"] == law) & (loss_size["convention"] == conv)
-                            & loss_size["parameter"].notna()]
-            if sel.empty:
-                continue
-            params = np.array([sel.set_index("parameter").loc[p, "estimate"]
-                               for p in LAWS[law].params], dtype=float)
-            warn = " (not identified)" if not bool(sel["identified"].iloc[0]) else ""
-            ax.plot(grid, LAWS[law].predict(grid, params), style,
-                    label=f"{LAWS[law].formula}{warn}")
-        ax.set_ylim(y.min() / 1.25, y.max() * 1.25)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        log_axis(ax.xaxis)
-        log_axis(ax.yaxis)
-        ax.set_xlabel(conv.replace("n_params_", "parameters, "))
-        ax.set_ylabel(metric.replace("_", " "))
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _table(df: pd.DataFrame, cols: list[str], floatfmt: str = ".3g") -> str:
+def _table(df: pd.DataFrame, cols: list[str]) -> str:
     cols = [c for c in cols if c in df.columns]
     if df.empty or not cols:
         return "(none)\n"
-    d = df[cols].copy()
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in d.itertuples(index=False):
-        cells = []
-        for v in row:
-            if isinstance(v, (float, np.floating)):
-                cells.append("" if not np.isfinite(v) else format(float(v), floatfmt))
-            else:
-                cells.append(str(v).replace("|", "/").replace("\n", " "))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return markdown_table(df[cols].reset_index(drop=True)) + "\n"
 
 
 def _setting(g: Mapping[str, Any]) -> str:
@@ -188,8 +41,6 @@ def _pct(v: float) -> str:
 def answer_sentences(fits: pd.DataFrame) -> list[str]:
     """The answer in words, one sentence per model and decoding, from the elasticity
     rows of the fit table (``analysis == generated_length_elasticity``)."""
-    import json
-
     rows = fits[fits["analysis"] == "generated_length_elasticity"]
     out = []
     for r in rows.itertuples():
@@ -212,16 +63,17 @@ def answer_sentences(fits: pd.DataFrame) -> list[str]:
         else:
             tail = "the data cannot tell whether it grows or shrinks (the interval spans 0)"
         fragile = f" Caution: {'; '.join(warns)}." if warns else ""
+        wordings = (f" {diag['n_wordings']} instruction wordings, one shift of log length each;"
+                    if diag.get("n_wordings", 0) > 1 else "")
         out.append(f"{head}; the median generated length changes by {_pct(r.estimate)} per "
-                   f"doubling of the prompt {ci} (lognormal AFT, {r.confidence_level:.0%} CI): "
-                   f"{tail}.{fragile}")
+                   f"doubling of the prompt {ci} (lognormal AFT,{wordings} {r.confidence_level:.0%} CI, "
+                   f"{r.ci_method}; lognormal against Weibull AFT by AIC: {diag.get('shape_preferred_by_aic', 'n/a')} preferred"
+                   f"): {tail}.{fragile}")
     return out
 
 
 def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
     """What a total cap (the seed's max_length) does, in words, from the cap_artifact rows."""
-    import json
-
     rows = fits[fits["analysis"] == "cap_artifact"].copy()
     if rows.empty:
         return []
@@ -234,14 +86,19 @@ def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
         any_row = ret if ret is not None else new
         g, diag = any_row.g, json.loads(any_row.diagnostics)
         n_room = diag["n_at_total_cap"] + diag["n_eos"] + diag["n_at_max_new_tokens"]
+        if n_room == 0:
+            out.append(f"**The seed's call reproduced ({g['model']}, {g['decoding']}: {_setting(g)}).** "
+                       f"Every one of the {diag['n_no_room']} prompts fills the total cap of "
+                       f"{g['max_length']} tokens: no row had room to generate, so nothing is fitted.")
+            continue
         identity = ("each of them has exactly max_length - prompt length new tokens"
                     if diag["cap_identity_holds"] else "some of them do not match max_length - prompt length")
 
         def slope(r):
             if r is None or not np.isfinite(r.estimate):
                 return "n/a"
-            from scalelaw.fitting.censored import pct_per_doubling
-
+            if not np.isfinite(r.ci_low):  # fixed by the cap: no interval to give
+                return f"{_pct(pct_per_doubling(r.estimate))} per doubling (set by the cap, no interval)"
             return (f"{_pct(pct_per_doubling(r.estimate))} per doubling "
                     f"[{_pct(pct_per_doubling(r.ci_low))}, {_pct(pct_per_doubling(r.ci_high))}]")
         out.append(
@@ -252,7 +109,7 @@ def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
             f"{diag['n_no_room']} prompts were too long to leave any room (transformers refuses "
             f"such a call). The text the seed's pipeline prints (prompt included) changes by "
             f"{slope(ret)} of the prompt and the new text alone by {slope(new)} (OLS on logs, "
-            f"HC3, ignoring censoring as the seed did). Under this cap the room for new text "
+            f"ignoring censoring as the seed did; no interval where the cap sets most lengths). Under this cap the room for new text "
             f"shrinks as the prompt grows ({g['max_length']} - prompt length), and the printed "
             f"text contains the prompt, so both slopes measure the cap and the prompt more "
             f"than the model. The seed's observation that longer "
@@ -262,11 +119,52 @@ def cap_artifact_sentences(fits: pd.DataFrame) -> list[str]:
     return out
 
 
+def hazard_sentences(fits: pd.DataFrame) -> list[str]:
+    """The end-of-text hazard's answer in words: the elasticity per model (smallest first)
+    and against model size, from the ``eos_hazard_*`` rows of the fit table."""
+    rows = fits[(fits["analysis"] == "eos_hazard_elasticity") & (fits["parameter"] == "pct_per_doubling")]
+    rows = rows.assign(g=[json.loads(g) for g in rows["group"]])
+    rows = rows.assign(size=[g["n_params"] for g in rows["g"]], response=[g["response"] for g in rows["g"]])
+    restricted = {r.g["model"]: r for r in rows[rows["response"] == "expected_remaining_tokens"].itertuples()}
+    rows = rows[rows["response"] == "implied_remaining_tokens"].sort_values("size")
+    out = []
+    for r in rows.itertuples():
+        g, diag, warns = r.g, json.loads(r.diagnostics), json.loads(r.warnings)
+        docs = g.get("document_set", "").replace("_", " ")
+        head = (f"**{g['model']}** (N = {g['n_params'] / 1e6:.3g} M, {g['model_kind']}; "
+                f"{diag['n_documents']} {docs} documents, {diag['n_prompt_lengths']} prompt lengths)")
+        if not np.isfinite(r.estimate):
+            out.append(f"{head}: not identified ({'; '.join(warns)}).")
+            continue
+        verdict = {"grows": "the model expects more text to follow a longer prompt",
+                   "shrinks": "the model expects less text to follow a longer prompt",
+                   }.get(diag.get("verdict"), "the data cannot tell the direction (the interval spans 0)")
+        caution = f" Caution: {'; '.join(warns)}." if warns else ""
+        w = restricted.get(g["model"])
+        own = [x for x in json.loads(w.warnings) if x not in warns] if w is not None else []
+        within = (f" Within the {diag['horizon_tokens']}-token window alone (the restricted mean) it changes by "
+                  f"{_pct(w.estimate)} [{_pct(w.ci_low)}, {_pct(w.ci_high)}]"
+                  + (f" ({'; '.join(own)})" if own else "") + "."
+                  if w is not None and np.isfinite(w.estimate) else "")
+        n_docs = diag["n_documents"]
+        out.append(f"{head}: the implied remaining length (the window's end-of-text hazard carried "
+                   f"beyond it) changes by {_pct(r.estimate)} per doubling of the prompt "
+                   f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}] (t({n_docs - 1}), standard errors clustered by "
+                   f"document): {verdict}.{within}{caution}")
+    size = fits[(fits["analysis"] == "eos_hazard_vs_size") & (fits["parameter"] == "d")]
+    for r in size.itertuples():
+        diag, warns = json.loads(r.diagnostics), json.loads(r.warnings)
+        if not np.isfinite(r.estimate):
+            out.append(f"Against model size: not identified ({'; '.join(warns)}).")
+            continue
+        out.append(f"Against model size ({r.n} ladder models, N from {min(diag['n_params']) / 1e6:.3g} M "
+                   f"to {max(diag['n_params']) / 1e6:.3g} M): the elasticity b changes by {r.estimate:+.3f} "
+                   f"per tenfold N [{r.ci_low:+.3f}, {r.ci_high:+.3f}] ({r.ci_method}, OLS over models). "
+                   + (f"Caution: {'; '.join(warns)}." if warns else ""))
+    return out
+
+
 def _fit_table(fits: pd.DataFrame, analysis: str) -> pd.DataFrame:
-    import json
-
-    from scalelaw.fitting.result import expand_group
-
     rows = fits[fits["analysis"] == analysis]
     if rows.empty:
         return rows
@@ -276,6 +174,18 @@ def _fit_table(fits: pd.DataFrame, analysis: str) -> pd.DataFrame:
     out = pd.concat([out, diag[keep]], axis=1)
     out["warnings"] = [", ".join(json.loads(w)) for w in out["warnings"]]
     return out
+
+
+def _loss_size_section(summary: Mapping[str, Any], loss_size: pd.DataFrame) -> str:
+    fitted = loss_size[loss_size["law"].notna()] if "law" in loss_size else loss_size.iloc[0:0]
+    if fitted.empty:  # one sampled model: say so instead of a table of empty cells
+        warning = "; ".join(str(w) for w in loss_size.get("warning", pd.Series(dtype=str)).dropna())
+        return f"Not fitted: {warning or 'no losses'}.\n"
+    return (f"Metric: {summary.get('loss_metric')}; laws fitted to per-model mean losses on the "
+            "log scale, intervals from a bootstrap over models (prompts resampled within each), "
+            "AICc with n = the number of models.\n\n"
+            + _table(fitted, ["law", "convention", "parameter", "estimate", "ci_low", "ci_high",
+                              "aicc", "delta_aicc", "n_sizes", "warning"]))
 
 
 def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
@@ -291,11 +201,16 @@ def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
     aft = aft[aft["parameter"] == "b1"] if len(aft) else aft
     s_l = _fit_table(fits, "s_vs_l")
     s_l = s_l[s_l["parameter"] == "b"] if len(s_l) else s_l
+    hazard = hazard_sentences(fits)
     parts = [
         "## Generation sweep\n\n",
         "### Does generated length grow with prompt length?\n\n",
+        "Sampled (the model's own generations, censored at their caps):\n\n",
         *(f"- {line}\n" for line in answer_sentences(fits)),
         "\n",
+        *(["Without sampling (the end-of-text hazard: each model read along the true text of "
+           "real documents; prompt = the document's first p tokens; docs/methods/generation.md):\n\n",
+           *(f"- {line}\n" for line in hazard), "\n"] if hazard else []),
         *(f"{line}\n\n" for line in cap_artifact_sentences(fits)),
         f"{summary['n_generations']} generations: {summary['n_eos']} stopped by EOS, "
         f"{summary['n_capped']} hit their cap (right-censored), {summary['n_no_room']} had "
@@ -304,8 +219,7 @@ def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
                                      "n_capped", "n_no_room", "frac_capped"]),
         "\n### Models\n\n",
         _table(models, ["model", "kind", "source", "note", "n_params_total",
-                        "n_params_nonembedding", "revision or sha256", "stored_dtype"],
-               floatfmt=".4g"),
+                        "n_params_nonembedding", "revision or sha256", "stored_dtype"]),
         "\n### Generated length against prompt length (censoring-aware)\n\n",
         "Survival time: decoding steps until EOS, censored at the row's cap (max_new_tokens, "
         "or max_length - prompt length). Kaplan-Meier medians (empty when more than half "
@@ -328,11 +242,16 @@ def markdown(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
                      "n_cut_sentences_dropped", "n_no_whole_sentence", "n_human_shorter",
                      "estimate", "ci_low", "ci_high", "warnings"]),
         "\n### Loss against model size\n\n",
-        f"Metric: {summary.get('loss_metric')}; laws fitted to per-model mean losses on the "
-        "log scale, intervals from a bootstrap over models (prompts resampled within each), "
-        "AICc with n = the number of models.\n\n",
-        _table(tables["loss_size"], ["law", "convention", "parameter", "estimate", "ci_low",
-                                     "ci_high", "aicc", "delta_aicc", "n_sizes", "warning"]),
+        _loss_size_section(summary, tables["loss_size"]),
+        *(["\n### End-of-text hazard, per model and prompt length\n\n",
+           "Medians over documents of the implied and the true remaining length; means of the "
+           "restricted mean and the true remaining length within the window (the true text goes "
+           "on past it unless `n_document_end` says it ended first):\n\n",
+           _table(tables["hazard_summary"], ["model", "n_params", "prompt_tokens", "n_documents",
+                                             "implied_remaining_median", "true_remaining_median",
+                                             "expected_remaining_mean", "true_remaining_within_horizon_mean",
+                                             "p_stop_within_mean", "n_document_end"])]
+          if len(tables.get("hazard_summary", pd.DataFrame())) else []),
         "\n### Speed\n\n",
         _table(pd.DataFrame(summary.get("tokens_per_s", [])),
                ["model", "tokens_per_s", "seconds", "device", "dtype", "threads"]),

