@@ -91,16 +91,21 @@ rule ladder_data:
 
 
 rule ladder_train:
-    """One training run (size x token budget); resumes from its checkpoint after a kill."""
+    """One training run (size x token budget); resumes from its checkpoint after a kill.
+    Writes the run's row (with its n-gram baselines) and the trained model as a Hugging
+    Face folder (docs/methods/ladder.md, "Trained models")."""
     input:
         train=rules.ladder_data.output.train,
         val=rules.ladder_data.output.val,
         facts=rules.ladder_data.output.facts,
+        tokenizer=rules.ladder_data.output.tokenizer,
     output:
-        f"{LADDER_DIR}/runs/{{run}}.parquet",
+        run=f"{LADDER_DIR}/runs/{{run}}.parquet",
+        model=directory(f"{LADDER_DIR}/models/{{run}}"),
     params:
         spec=ladder_run_params,
         checkpoint=lambda w: f"{LADDER_DIR}/checkpoints/{w.run}.pt",
+        corpus=LADDER.get("corpus"),
     log:
         "logs/ladder/train/{run}.log",
     threads: int(LADDER.get("threads", 2))
@@ -205,3 +210,15 @@ rule law_table_fit:
         "../../envs/fit.yaml"
     script:
         "../scripts/ladder_table.py"
+
+
+def ladder_model_dir(size_name):
+    """The Hugging Face folder of the largest-budget run of ladder size ``size_name``
+    (written by ladder_train). Call it only inside input functions: generate.smk is
+    included before this file."""
+    runs = [r for r in LADDER_RUNS.values() if r["size"] == size_name]
+    if not runs:
+        raise ValueError(f"ladder.sizes: no size named {size_name!r} in the ladder (sizes: "
+                         f"{', '.join(sorted({r['size'] for r in LADDER_RUNS.values()}))})")
+    largest = max(runs, key=lambda r: (r["tokens"], r["run"]))
+    return f"{LADDER_DIR}/models/{largest['run']}"
