@@ -151,7 +151,7 @@ def train_run(
     warmup = max(1, round(float(settings["warmup_fraction"]) * n_steps))
     counts = parameter_counts(size, vocab_size)
     lr = size_lr(size, settings, counts["params_total"])
-    seed = int(settings["seed"])
+    seed = int(settings["seed"] if size.get("seed") is None else size["seed"])
     log_every, ckpt_every = int(settings["log_every"]), int(settings["checkpoint_every"])
     eval_every = int(settings.get("eval_every") or 0)
     val = np.asarray(val_seqs[eval_rows(len(val_seqs), seq_len, int(settings["eval_tokens"]))])
