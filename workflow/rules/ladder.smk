@@ -222,3 +222,11 @@ def ladder_model_dir(size_name):
                          f"{', '.join(sorted({r['size'] for r in LADDER_RUNS.values()}))})")
     largest = max(runs, key=lambda r: (r["tokens"], r["run"]))
     return f"{LADDER_DIR}/models/{largest['run']}"
+
+
+# One training job per GPU when jobs run on this machine: Snakemake limits a custom
+# resource only when a limit is given, so without this every gpu=1 job would start at
+# once on one card. `--resources gpu=N` (N cards) on the command line wins; a cluster
+# executor (SLURM) schedules GPUs itself and gets no limit here.
+if LADDER_GPU and workflow.local_exec and "gpu" not in workflow.global_resources:
+    workflow.register_resource("gpu", 1)

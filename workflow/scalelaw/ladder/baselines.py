@@ -9,7 +9,7 @@ distinct words precede), and the recursion ends in the uniform distribution over
 vocabulary, so every token of the vocabulary has positive probability and each
 conditional distribution sums to 1. n-grams are counted inside each training sequence
 only, as the model sees them (no context across a sequence boundary). Everything is
-vectorised over integer n-gram keys (np.unique + searchsorted)."""
+vectorised over integer n-gram keys (np.unique + searchsorted), counted block by block."""
 
 from __future__ import annotations
 
@@ -40,10 +40,9 @@ class _Level:
     """One order of an interpolated KN model: counts c(h, w) (raw or continuation), per
     history their total c(h) and number of distinct followers N1+(h ·)."""
 
-    def __init__(self, gram_keys: np.ndarray, vocab: int, discount: float):
+    def __init__(self, keys: np.ndarray, counts: np.ndarray, vocab: int, discount: float):
         self.vocab, self.discount = vocab, discount
-        self.keys, counts = np.unique(gram_keys, return_counts=True)
-        self.counts = counts.astype(np.float64)
+        self.keys, self.counts = keys, counts.astype(np.float64)
         hist = self.keys // vocab
         self.hist_keys, first = np.unique(hist, return_index=True)
         self.hist_total = np.add.reduceat(self.counts, first) if len(first) else np.empty(0)
@@ -60,30 +59,60 @@ class _Level:
         return np.where(seen, p, lower)
 
 
-def _continuation_keys(seqs: np.ndarray, order: int, vocab: int) -> np.ndarray:
-    """The distinct (order)-grams, each counted once per distinct left word: the keys of
-    the distinct (order+1)-grams with their first word dropped."""
-    longer = np.unique(_keys(seqs, order + 1, vocab))
-    return longer % (vocab**order)
+def _merge(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    return uniq, np.bincount(inverse, weights=counts, minlength=len(uniq))
+
+
+def count_ngrams(chunks, order: int, vocab: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct ``order``-gram keys and their counts over an iterable of row blocks
+    (so a long run's tokens are never held, or keyed, all at once)."""
+    keys, counts = [np.empty(0, np.int64)], [np.empty(0)]
+    for block in chunks:
+        k, c = np.unique(_keys(block, order, vocab), return_counts=True)
+        keys.append(k)
+        counts.append(c.astype(np.float64))
+        if len(keys) > 8:  # keep the partial tables few
+            merged = _merge(np.concatenate(keys), np.concatenate(counts))
+            keys, counts = [merged[0]], [merged[1]]
+    return _merge(np.concatenate(keys), np.concatenate(counts))
+
+
+def _continuation(longer_keys: np.ndarray, order: int, vocab: int) -> tuple[np.ndarray, np.ndarray]:
+    """Continuation counts of the ``order``-grams: how many distinct words precede each,
+    from the distinct (order+1)-grams with their first word dropped."""
+    return np.unique(longer_keys % (vocab**order), return_counts=True)
 
 
 class KneserNey:
     """Interpolated KN model of ``order`` 1 (absolute-discount unigram), 2 or 3."""
 
-    def __init__(self, train_seqs: np.ndarray, vocab: int, order: int, discount: float = DISCOUNT):
+    def __init__(self, train_seqs, vocab: int, order: int, discount: float = DISCOUNT, *, chunk_rows: int = 4096,
+                 _counted: dict | None = None):
+        """``train_seqs``: a 2-D array of token rows, or a function returning a fresh
+        iterator of row blocks (for tokens that should not be gathered in memory)."""
         if order not in (1, 2, 3):
             raise ValueError(f"Kneser–Ney order {order}: only 1, 2 and 3")
-        if np.asarray(train_seqs).shape[1] < order + 1:
-            raise ValueError(f"training sequences of {np.asarray(train_seqs).shape[1]} tokens are too short for order {order}")
+        if callable(train_seqs):
+            blocks = train_seqs
+        else:
+            rows = np.asarray(train_seqs)
+            blocks = lambda: (rows[i : i + chunk_rows] for i in range(0, len(rows), chunk_rows))  # noqa: E731
+        first = next(iter(blocks()), None)
+        if first is None or first.shape[1] < order + 1:
+            raise ValueError(f"training rows of {None if first is None else first.shape[1]} tokens are too short "
+                             f"for an order-{order} model")
         self.vocab, self.order = vocab, order
-        # level k (1-based) models P(w | k-1 previous words); the top level uses raw counts
+        # level k (1-based) models P(w | k-1 previous words); the top level uses raw
+        # counts, the lower ones continuation counts from the distinct (k+1)-grams
+        counted = _counted or {k: count_ngrams(blocks(), k, vocab) for k in range(1, order + 1)}
         self.levels: list[_Level] = []
         for k in range(1, order + 1):
-            keys = _keys(train_seqs, k, vocab) if k == order else _continuation_keys(train_seqs, k, vocab)
-            self.levels.append(_Level(keys, vocab, discount))
-        # for the first positions of a sequence (fewer than order-1 words of context) the
-        # top level of the lower-order model is used, as a bigram model would be
-        self._short = KneserNey(train_seqs, vocab, order - 1, discount) if order > 1 else None
+            keys, counts = counted[k] if k == order else _continuation(counted[k + 1][0], k, vocab)
+            self.levels.append(_Level(keys, counts, vocab, discount))
+        # the first positions of a row (fewer than order-1 words of context) are scored by
+        # the model of the order below, as a bigram model would score them
+        self._short = KneserNey(blocks, vocab, order - 1, discount, _counted=counted) if order > 1 else None
 
     def prob(self, context: np.ndarray, word: np.ndarray) -> np.ndarray:
         """P(word | the last order-1 words of context); ``context`` has order-1 columns."""
@@ -112,9 +141,10 @@ class KneserNey:
         return float(nll / count)
 
 
-def run_baselines(train_seqs: np.ndarray, eval_seqs: np.ndarray, vocab: int) -> dict[str, float]:
-    """unigram, KN bigram and KN trigram validation loss (nats/token) from ``train_seqs``."""
-    return {
-        f"{name}_val_loss": KneserNey(train_seqs, vocab, order).loss(eval_seqs)
-        for order, name in ((1, "unigram"), (2, "bigram"), (3, "trigram"))
-    }
+def run_baselines(train_seqs, eval_seqs: np.ndarray, vocab: int) -> dict[str, float]:
+    """unigram, KN bigram and KN trigram validation loss (nats/token) from ``train_seqs``
+    (rows, or a function returning an iterator of row blocks)."""
+    trigram = KneserNey(train_seqs, vocab, 3)
+    bigram = trigram._short  # the same counts, the order-2 model
+    return {"unigram_val_loss": bigram._short.loss(eval_seqs), "bigram_val_loss": bigram.loss(eval_seqs),
+            "trigram_val_loss": trigram.loss(eval_seqs)}

@@ -242,8 +242,9 @@ def train_run(
     baselines = {"unigram_val_loss": math.nan, "bigram_val_loss": math.nan, "trigram_val_loss": math.nan}
     if settings.get("baselines", True):
         t_base = time.perf_counter()
-        used = np.asarray(train_seqs[run_train_tokens(n_steps, batch, len(train_seqs), seed)])
-        baselines = run_baselines(used, val, vocab_size)
+        used = run_train_tokens(n_steps, batch, len(train_seqs), seed)
+        blocks = lambda: (np.asarray(train_seqs[np.sort(used[i : i + 8192])]) for i in range(0, len(used), 8192))  # noqa: E731
+        baselines = run_baselines(blocks, val, vocab_size)
         log.info("%s: n-gram baselines %s in %.1f s", run, baselines, time.perf_counter() - t_base)
     if state["curve"]:
         state["curve"][-1]["val_loss"] = val_loss
