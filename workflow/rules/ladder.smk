@@ -77,13 +77,14 @@ rule ladder_data:
         split=f"{LADDER_DIR}/data/split.parquet",
         facts=f"{LADDER_DIR}/data/data.json",
     params:
-        data=canonical({k: LADDER.get(k) for k in ("val_fraction", "split_seed", "vocab_size", "seq_len")}),
+        data=canonical({k: LADDER.get(k) for k in ("val_fraction", "split_seed", "vocab_size", "seq_len",
+                                                   "bpe_sample_chars")}),
     log:
         f"logs/ladder/data.log",
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=int(LADDER.get("data_mem_mb", 3000)),
+        runtime=int(LADDER.get("data_runtime", 30)),
     conda:
         "../../envs/generate.yaml"
     script:
@@ -230,3 +231,6 @@ def ladder_model_dir(size_name):
 # executor (SLURM) schedules GPUs itself and gets no limit here.
 if LADDER_GPU and workflow.local_exec and "gpu" not in workflow.global_resources:
     workflow.register_resource("gpu", 1)
+    from snakemake.logging import logger as _logger
+
+    _logger.info("ladder: one training job per GPU (resources gpu=1; --resources gpu=N for N cards)")
