@@ -53,6 +53,15 @@ def size_lr(size: Mapping[str, Any], settings: Mapping[str, Any], params_total: 
     return float(settings["lr"]) * (params_total / float(ref)) ** (-float(settings.get("lr_exponent", 1 / 3)))
 
 
+def param_groups(model, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW groups: weight decay on the attention and MLP matrices only, not on the
+    (tied) embedding, norms or biases (OLMo, nanoGPT)."""
+    embedding = model.get_input_embeddings().weight
+    decay = [p for p in model.parameters() if p.ndim >= 2 and p is not embedding]
+    no_decay = [p for p in model.parameters() if p.ndim < 2 or p is embedding]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
 def eval_rows(n_val: int, seq_len: int, eval_tokens: int) -> np.ndarray:
     """Which validation sequences are scored: all of them when ``eval_tokens`` is 0 or
     covers the split, else evenly spaced ones through the whole split (never the first
@@ -162,14 +171,9 @@ def train_run(
     torch.manual_seed(seed)
     model = LlamaForCausalLM(llama_config(size, vocab_size, seq_len)).to(device)
     assert counts["params_total"] == sum(p.numel() for p in model.parameters()), "parameter count formula"
-    # weight decay on the matrices of attention and MLP only: not on the (tied) embedding,
-    # norms or biases (OLMo, nanoGPT)
-    embedding = model.get_input_embeddings().weight
-    decay = [p for p in model.parameters() if p.ndim >= 2 and p is not embedding]
-    no_decay = [p for p in model.parameters() if p.ndim < 2 or p is embedding]
     on_gpu = device.startswith("cuda")
     opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": float(settings["weight_decay"])}, {"params": no_decay, "weight_decay": 0.0}],
+        param_groups(model, float(settings["weight_decay"])),
         lr=lr, betas=(float(settings["beta1"]), float(settings["beta2"])),
         fused=on_gpu, foreach=False if on_gpu else None,
     )
