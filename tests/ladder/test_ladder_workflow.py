@@ -106,7 +106,7 @@ def test_gpu_check_script_runs_on_the_cpu_as_a_dry_check(tmp_path):
     import sys
 
     proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh"), "--device", "cpu", "--steps", "8",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=900,
+                           "--limit", "840", "--out", str(tmp_path)], capture_output=True, text=True, timeout=900,
                           env={**__import__("os").environ, "PYTHON": sys.executable})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     report = json.loads((tmp_path / "gpu_check.json").read_text())
