@@ -127,7 +127,7 @@ def param_table(fits: pd.DataFrame) -> str:
 
 
 def comparison_sentence(fits: pd.DataFrame, n_sizes: int, n_min: float, n_max: float, d_min: float, d_max: float,
-                        parameter_count: str, lrs: Sequence[float] = ()) -> str:
+                        parameter_count: str, lrs: Sequence[float] = (), smoke: bool = False) -> str:
     lrs = sorted(set(float(v) for v in lrs))
     if len(lrs) > 1:
         lr_phrase = (f"the peak learning rate was set per size by a scaling rule ({lrs[0]:.3g} to {lrs[-1]:.3g}), "
@@ -146,10 +146,13 @@ def comparison_sentence(fits: pd.DataFrame, n_sizes: int, n_min: float, n_max: f
         f"(non-embedding N, with data not limiting). These {n_sizes} sizes span "
         f"{math.log10(n_max / n_min):.2g} decade(s) of N ({n_min:,.0f} to {n_max:,.0f} {parameter_count.replace('_', '-')} "
         f"parameters) and {math.log10(d_max / d_min):.2g} of D, far below the 10^7 to 10^10 parameters of those "
-        f"studies, and {lr_phrase}: the fit shows that loss "
-        "falls smoothly with both N and D on this corpus and how well a saturating power law describes it, "
-        "but its exponents are not evidence for or against the published ones, and extrapolating it to "
-        "large models (see the leave-largest-out error) is not warranted."
+        f"studies, and {lr_phrase}: "
+        + ("some runs lose to their own bigram, so the fit describes how far training got in these steps, "
+           "not a scaling law; its exponents are not evidence for or against the published ones."
+           if smoke else
+           "the fit shows how loss falls with N and D on this corpus and how well a saturating power law "
+           "describes it, but its exponents are not evidence for or against the published ones, and "
+           "extrapolating it to large models (see the leave-largest-out error) is not warranted.")
     )
 
 
@@ -229,7 +232,8 @@ def markdown(runs: pd.DataFrame, fits: pd.DataFrame, isoflop: pd.DataFrame, summ
     out += ["", "## What this scale allows one to conclude", "",
             comparison_sentence(fits, runs["size"].nunique(), runs[n_col].min(), runs[n_col].max(),
                                 runs["tokens_seen"].min(), runs["tokens_seen"].max(), parameter_count,
-                                runs["lr"] if "lr" in runs else ())]
+                                runs["lr"] if "lr" in runs else (),
+                                smoke="bigram_val_loss" in runs and bool((~(runs["val_loss"] < runs["bigram_val_loss"])).any()))]
     if summary.get("warnings"):
         out += ["", "## Warnings", ""] + [f"- {w}" for w in summary["warnings"]]
     return "\n".join(out) + "\n"
