@@ -230,7 +230,7 @@ def markdown(runs: pd.DataFrame, fits: pd.DataFrame, isoflop: pd.DataFrame, summ
     elif len(isoflop):
         out += ["", "IsoFLOP optima (Approach 2):", "", isoflop.to_markdown(index=False)]
     out += ["", "## What this scale allows one to conclude", "",
-            comparison_sentence(fits, runs["size"].nunique(), runs[n_col].min(), runs[n_col].max(),
+            comparison_sentence(fits, runs[n_col].nunique(), runs[n_col].min(), runs[n_col].max(),
                                 runs["tokens_seen"].min(), runs["tokens_seen"].max(), parameter_count,
                                 runs["lr"] if "lr" in runs else (),
                                 smoke="bigram_val_loss" in runs and bool((~(runs["val_loss"] < runs["bigram_val_loss"])).any()))]
