@@ -23,8 +23,8 @@ include: "workflow/rules/tokenize.smk"
 include: "workflow/rules/lengths.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/report.smk"
-include: "workflow/rules/generate.smk"
 include: "workflow/rules/ladder.smk"
+include: "workflow/rules/generate.smk"
 
 
 give_every_rule_its_attempt()  # common.smk: a retry after a data error stops at once

@@ -5,7 +5,6 @@
 from scalelaw.generate.plan import CELL_PATH, CT2_DIR, HAZARD_PATH, LOSS_PATH, MODEL_DIR, PROMPT_PATH
 from scalelaw.generate.plan import plan_sweep as _plan_sweep
 from scalelaw.errors import DataError as _DataError
-from snakemake.exceptions import WorkflowError
 
 try:
     GEN = _plan_sweep(config)
@@ -13,27 +12,11 @@ except _DataError as _err:
     stop_on_config_errors([f"config: {_err}"])
 
 
-def generate_targets():
-    """Final outputs of the generation sweep (empty when generate.enabled is false)."""
-    return GEN.targets()
-
-
-def gen_model_mem(wildcards, attempt):
-    return GEN.mem_mb(attempt)
-
-
-def gen_model_inputs(wildcards):
-    """A GGUF file (replacing it reruns the conversion), or for a ladder model the folder
-    of its size's largest-budget run: ladder_model_dir() comes from ladder.smk, which is
-    included after this file, so it is looked up here, when the DAG is built."""
-    size = GEN.ladder_size(wildcards.gen_model)
-    if size is None:
-        return {"source": GEN.model_source(wildcards.gen_model)}
-    ladder_model_dir = globals().get("ladder_model_dir")
-    if ladder_model_dir is None:
-        raise WorkflowError("generate.models has ladder models but workflow/rules/ladder.smk "
-                            "defines no ladder_model_dir(size)")
-    return {"ladder": ladder_model_dir(size)}
+# names the rules and common.smk use (bound methods: no functions beside rules, for --lint);
+# ladder.smk is included before this file, so a ladder model's folder comes from its plan
+generate_targets = GEN.targets  # final outputs of the sweep (none unless generate.enabled)
+gen_model_mem = GEN.job_mem_mb
+gen_model_inputs = GEN.model_inputs(LADDER_PLAN.model_dir)
 
 
 wildcard_constraints:

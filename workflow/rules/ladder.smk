@@ -42,13 +42,14 @@ rule ladder_data:
         split=f"{LADDER_DIR}/data/split.parquet",
         facts=f"{LADDER_DIR}/data/data.json",
     params:
-        data=canonical({k: LADDER.get(k) for k in ("val_fraction", "split_seed", "vocab_size", "seq_len")}),
+        data=canonical({k: LADDER.get(k) for k in ("val_fraction", "split_seed", "vocab_size", "seq_len",
+                                                   "bpe_sample_chars")}),
     log:
         f"logs/ladder/data.log",
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=int(LADDER.get("data_mem_mb", 3000)),
+        runtime=int(LADDER.get("data_runtime", 30)),
     conda:
         "../../envs/generate.yaml"
     script:
@@ -56,16 +57,21 @@ rule ladder_data:
 
 
 rule ladder_train:
-    """One training run (size x token budget); resumes from its checkpoint after a kill."""
+    """One training run (size x token budget); resumes from its checkpoint after a kill.
+    Writes the run's row (with its n-gram baselines) and the trained model as a Hugging
+    Face folder (docs/methods/ladder.md, "Trained models")."""
     input:
         train=rules.ladder_data.output.train,
         val=rules.ladder_data.output.val,
         facts=rules.ladder_data.output.facts,
+        tokenizer=rules.ladder_data.output.tokenizer,
     output:
-        f"{LADDER_DIR}/runs/{{run}}.parquet",
+        run=f"{LADDER_DIR}/runs/{{run}}.parquet",
+        model=directory(f"{LADDER_DIR}/models/{{run}}"),
     params:
         spec=ladder_run_params,
         checkpoint=lambda w: f"{LADDER_DIR}/checkpoints/{w.run}.pt",
+        corpus=LADDER.get("corpus"),
     log:
         "logs/ladder/train/{run}.log",
     threads: int(LADDER.get("threads", 2))
@@ -170,3 +176,14 @@ rule law_table_fit:
         "../../envs/fit.yaml"
     script:
         "../scripts/ladder_table.py"
+
+
+# One training job per GPU when jobs run on this machine: Snakemake limits a custom
+# resource only when a limit is given, so without this every gpu=1 job would start at
+# once on one card. `--resources gpu=N` (N cards) on the command line wins; a cluster
+# executor (SLURM) schedules GPUs itself and gets no limit here.
+if LADDER_GPU and workflow.local_exec and "gpu" not in workflow.global_resources:
+    workflow.register_resource("gpu", 1)
+    from snakemake.logging import logger as _logger
+
+    _logger.info("ladder: one training job per GPU (resources gpu=1; --resources gpu=N for N cards)")

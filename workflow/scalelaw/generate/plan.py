@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from scalelaw.config import canonical
 from scalelaw.generate.decoding import decoding_settings
@@ -190,6 +190,23 @@ class SweepPlan:
 
     def mem_mb(self, attempt: int = 1) -> int:
         return int(self.settings["mem_mb"]) * int(attempt)
+
+    def job_mem_mb(self, wildcards, attempt) -> int:
+        """A model job's ``mem_mb`` resource: a second attempt gets twice the memory."""
+        return self.mem_mb(attempt)
+
+    def model_inputs(self, ladder_model_dir: Callable[[str], str]) -> Callable[[Any], dict[str, Any]]:
+        """The input function of a model job: a GGUF file (replacing it reruns the
+        conversion), or for a ladder model the folder of its size's largest-budget run
+        (``ladder_model_dir``: the ladder plan's ``model_dir``)."""
+
+        def inputs(wildcards) -> dict[str, Any]:
+            size = self.ladder_size(wildcards.gen_model)
+            if size is None:
+                return {"source": self.model_source(wildcards.gen_model)}
+            return {"ladder": ladder_model_dir(size)}
+
+        return inputs
 
 
 def plan_sweep(config: Mapping[str, Any]) -> SweepPlan:

@@ -1,7 +1,16 @@
 """Ladder data: a seeded split by document, a BPE trained on the training split only, and
-token streams packed into fixed-length sequences."""
+token streams packed into fixed-length sequences.
+
+``prepare_files`` streams a documents table of any size: it reads it in row batches,
+trains the BPE on a seeded sample of training documents (``sample_chars``), and encodes
+batch by batch into uint16 files on disk, so memory is bounded by the sample and one
+batch, not by the corpus."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -89,3 +98,98 @@ def prepare(documents: pd.DataFrame, *, val_fraction: float, seed: int, vocab_si
         "seq_len": int(seq_len),
     }
     return tokenizer, train_seqs, val_seqs, split, facts
+
+
+def _batches(path: str | os.PathLike, columns: list[str], rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
+        yield batch.to_pandas()
+
+
+def _sample_texts(path, train_ids: set, sample_chars: int, seed: int, rows: int) -> tuple[list[str], int]:
+    """Training texts for the BPE: all of them when they fit in ``sample_chars`` (0: no
+    limit), else a seeded sample of whole documents up to that many characters."""
+    lengths = []
+    for batch in _batches(path, ["doc_id", "text"], rows):
+        keep = batch["doc_id"].astype(str).isin(train_ids).to_numpy()
+        lengths += [(i, len(t)) for i, t in zip(batch["doc_id"].astype(str)[keep], batch["text"].astype(str)[keep])]
+    total = sum(n for _, n in lengths)
+    if not sample_chars or total <= sample_chars:
+        chosen = {i for i, _ in lengths}
+    else:
+        order = np.random.default_rng([seed, 1]).permutation(len(lengths))
+        cum = np.cumsum([lengths[k][1] for k in order])
+        chosen = {lengths[k][0] for k in order[: max(1, int(np.searchsorted(cum, sample_chars)))]}
+    texts = []
+    for batch in _batches(path, ["doc_id", "text"], rows):
+        keep = batch["doc_id"].astype(str).isin(chosen).to_numpy()
+        texts += batch["text"].astype(str)[keep].tolist()
+    return texts, sum(map(len, texts))
+
+
+def _to_npy(raw: Path, out: Path, seq_len: int, chunk: int = 1 << 24) -> tuple[int, int]:
+    """The raw uint16 token file as a packed (rows, seq_len) .npy, copied block by block;
+    returns (rows, dropped tail tokens)."""
+    tokens = raw.stat().st_size // 2
+    rows = tokens // seq_len
+    if rows == 0:
+        raise ValueError(f"{tokens} tokens make no sequence of {seq_len}")
+    src = np.memmap(raw, dtype=np.uint16, mode="r")
+    dst = np.lib.format.open_memmap(out, mode="w+", dtype=np.uint16, shape=(rows, seq_len))
+    flat = dst.reshape(-1)
+    for i in range(0, rows * seq_len, chunk):
+        flat[i : i + chunk] = src[i : min(i + chunk, rows * seq_len)]
+    dst.flush()
+    del dst, src
+    raw.unlink()
+    return rows, tokens - rows * seq_len
+
+
+def prepare_files(documents_path: str | os.PathLike, out: dict, *, val_fraction: float, seed: int, vocab_size: int,
+                  seq_len: int, sample_chars: int = 0, batch_rows: int = 256):
+    """Split, train the BPE on (a sample of) the training documents, and stream both splits
+    into packed uint16 .npy files ``out["train"]``, ``out["val"]``. Returns (tokenizer,
+    split table, facts)."""
+    if vocab_size > np.iinfo(np.uint16).max + 1:
+        raise ValueError(f"ladder.vocab_size {vocab_size} does not fit the uint16 token files (at most 65536)")
+    ids = pd.concat([b for b in _batches(documents_path, ["doc_id"], 1 << 16)], ignore_index=True)
+    split = split_documents(ids.assign(text=""), val_fraction, seed)
+    train_ids = set(split.loc[split["split"] == "train", "doc_id"])
+    sample, sample_chars_used = _sample_texts(documents_path, train_ids, sample_chars, seed, batch_rows)
+    tokenizer = train_bpe(sample, vocab_size)
+    del sample
+    raw = {k: Path(str(out[k]) + ".raw") for k in ("train", "val")}
+    docs = {"train": 0, "val": 0}
+    chars = {"train": 0, "val": 0}
+    tokens = {"train": 0, "val": 0}
+    handles = {k: open(p, "wb") for k, p in raw.items()}
+    try:
+        for batch in _batches(documents_path, ["doc_id", "text"], batch_rows):
+            is_train = batch["doc_id"].astype(str).isin(train_ids).to_numpy()
+            for key, mask in (("train", is_train), ("val", ~is_train)):
+                texts = batch["text"].astype(str)[mask].tolist()
+                if not texts:
+                    continue
+                stream = encode_stream(tokenizer, texts).astype(np.uint16)
+                stream.tofile(handles[key])
+                docs[key] += len(texts)
+                chars[key] += sum(map(len, texts))
+                tokens[key] += len(stream)
+    finally:
+        for h in handles.values():
+            h.close()
+    n_train, drop_train = _to_npy(raw["train"], Path(out["train"]), seq_len)
+    try:
+        n_val, drop_val = _to_npy(raw["val"], Path(out["val"]), seq_len)
+    except ValueError as err:
+        raise ValueError(f"validation documents: {err}; raise ladder.val_fraction") from None
+    facts = {
+        "documents": docs, "chars": chars, "tokens": tokens,
+        "sequences": {"train": n_train, "val": n_val},
+        "dropped_tail_tokens": {"train": drop_train, "val": drop_val},
+        "vocab_size": int(tokenizer.get_vocab_size()),
+        "seq_len": int(seq_len),
+        "bpe_sample_chars": int(sample_chars_used),
+    }
+    return tokenizer, split, facts

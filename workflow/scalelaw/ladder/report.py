@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 
 from ..fitting.laws import get_law  # noqa: E402
 from ..fitting.result import expand_group  # noqa: E402
+from ..io import write_figure  # noqa: E402
 from ..plotting import log_axis  # noqa: E402
 from .analysis import frontier  # noqa: E402
 
@@ -40,8 +41,7 @@ def _finish(fig, ax, path: str, xlabel: str, title: str, ylabel: str = "validati
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    write_figure(fig, path, dpi=120)
 
 
 def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflop: pd.DataFrame,
@@ -59,6 +59,9 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
         sub = runs[runs["tokens_budget"] == b].sort_values(n_col)
         color = cmap(j / max(1, len(budgets) - 1))
         ax.plot(sub[n_col], sub["val_loss"], "o", color=color, label=f"D = {sub['tokens_seen'].iloc[0]:,.0f}")
+        if "bigram_val_loss" in sub and sub["bigram_val_loss"].notna().any():
+            ax.axhline(sub["bigram_val_loss"].mean(), color=color, ls="--", lw=0.8,
+                       label="KN bigram from the same D" if j == len(budgets) - 1 else None)
         if est:
             grid = np.geomspace(runs[n_col].min() / 1.5, runs[n_col].max() * 1.5, 50)
             ax.plot(grid, law.predict(np.column_stack([grid, np.full_like(grid, sub["tokens_seen"].iloc[0])]), est),
@@ -75,7 +78,13 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
         if est:
             grid = np.geomspace(runs["tokens_seen"].min() / 1.5, runs["tokens_seen"].max() * 1.5, 50)
             ax.plot(grid, law.predict(np.column_stack([np.full_like(grid, n_val), grid]), est), "-", color=color, lw=1)
-    _finish(fig, ax, paths["loss_vs_d"], "D (training tokens seen)", "Loss against data; lines: fitted L(N, D)")
+    for name, style in (("unigram", ":"), ("bigram", "--"), ("trigram", "-.")):
+        col = f"{name}_val_loss"
+        if col in runs and runs[col].notna().any():
+            base = runs.groupby("tokens_seen")[col].mean()
+            ax.plot(base.index, base.to_numpy(), style, color="0.4", lw=1, label=f"{name} (Kneser–Ney) from the same D")
+    _finish(fig, ax, paths["loss_vs_d"], "D (training tokens seen)",
+            "Loss against data; lines: fitted L(N, D); grey: n-gram baselines")
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     c = 6 * runs[n_col] * runs["tokens_seen"]
@@ -118,7 +127,13 @@ def param_table(fits: pd.DataFrame) -> str:
 
 
 def comparison_sentence(fits: pd.DataFrame, n_sizes: int, n_min: float, n_max: float, d_min: float, d_max: float,
-                        parameter_count: str) -> str:
+                        parameter_count: str, lrs: Sequence[float] = (), smoke: bool = False) -> str:
+    lrs = sorted(set(float(v) for v in lrs))
+    if len(lrs) > 1:
+        lr_phrase = (f"the peak learning rate was set per size by a scaling rule ({lrs[0]:.3g} to {lrs[-1]:.3g}), "
+                     "not tuned by a sweep")
+    else:
+        lr_phrase = "every size used one learning rate, not tuned per size"
     table = expand_group(fits)
     sub = table[table["fit"] == "L(N,D)"].set_index("parameter") if "fit" in table else pd.DataFrame()
     if sub.empty:
@@ -131,11 +146,48 @@ def comparison_sentence(fits: pd.DataFrame, n_sizes: int, n_min: float, n_max: f
         f"(non-embedding N, with data not limiting). These {n_sizes} sizes span "
         f"{math.log10(n_max / n_min):.2g} decade(s) of N ({n_min:,.0f} to {n_max:,.0f} {parameter_count.replace('_', '-')} "
         f"parameters) and {math.log10(d_max / d_min):.2g} of D, far below the 10^7 to 10^10 parameters of those "
-        "studies, and each run's learning rate and schedule were not tuned per size: the fit shows that loss "
-        "falls smoothly with both N and D on this corpus and how well a saturating power law describes it, "
-        "but its exponents are not evidence for or against the published ones, and extrapolating it to "
-        "large models (see the leave-largest-out error) is not warranted."
+        f"studies, and {lr_phrase}: "
+        + ("some runs lose to their own bigram, so the fit describes how far training got in these steps, "
+           "not a scaling law; its exponents are not evidence for or against the published ones."
+           if smoke else
+           "the fit shows how loss falls with N and D on this corpus and how well a saturating power law "
+           "describes it, but its exponents are not evidence for or against the published ones, and "
+           "extrapolating it to large models (see the leave-largest-out error) is not warranted.")
     )
+
+
+def baseline_verdict(runs: pd.DataFrame) -> str:
+    """One plain statement of what the ladder measures, from its runs against their bigrams."""
+    if "bigram_val_loss" not in runs or runs["bigram_val_loss"].isna().all():
+        return ("The n-gram baselines were not computed (ladder.train.baselines: false): nothing here shows "
+                "whether these runs learnt more than word-pair counts.")
+    losing = runs[~(runs["val_loss"] < runs["bigram_val_loss"])]
+    if len(losing):
+        return (f"**This ladder is a smoke test of the machinery, not a measurement of a scaling law**: "
+                f"{len(losing)} of {len(runs)} runs lose to a Kneser–Ney bigram counted from their own training "
+                f"tokens ({', '.join(losing['run'])}). Their losses say how far the optimiser got in their steps, "
+                "not how N and D set the loss; a law fitted through them describes the training recipe.")
+    beat_tri = int((runs["val_loss"] < runs["trigram_val_loss"]).sum())
+    return (f"Every one of the {len(runs)} runs beats the Kneser–Ney bigram counted from its own training tokens "
+            f"({beat_tri} also beat the trigram), so the losses below reflect what the models learnt beyond "
+            "word-pair counts.")
+
+
+def baseline_section(runs: pd.DataFrame, n_col: str) -> list[str]:
+    """Each run against unigram, bigram and trigram models of the same training tokens."""
+    out = ["## Against n-gram baselines", "", baseline_verdict(runs)]
+    if "bigram_val_loss" not in runs:
+        return out
+    out += ["", "Baselines: interpolated Kneser–Ney (discount 0.75) counted from the very tokens each run "
+            "trained on and scored on the same evaluation tokens (nats/token).", "",
+            "| run | N | D | steps | lr | val loss | unigram | bigram | trigram | beats bigram |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in runs.iterrows():
+        beats = "yes" if r["val_loss"] < r["bigram_val_loss"] else "**no** ⚠"
+        out.append(f"| {r['run']} | {r[n_col]:,} | {r['tokens_seen']:,} | {r.get('steps', '–')} | {_fmt(r.get('lr'))} | "
+                   f"{r['val_loss']:.4f} | {_fmt(r['unigram_val_loss'])} | {_fmt(r['bigram_val_loss'])} | "
+                   f"{_fmt(r['trigram_val_loss'])} | {beats} |")
+    return out
 
 
 def markdown(runs: pd.DataFrame, fits: pd.DataFrame, isoflop: pd.DataFrame, summary: Mapping[str, Any],
@@ -149,6 +201,7 @@ def markdown(runs: pd.DataFrame, fits: pd.DataFrame, isoflop: pd.DataFrame, summ
         f"{facts['vocab_size']}-token BPE trained on them) and evaluated on {facts['documents']['val']} held-out "
         f"documents (split by doc_id). N is the {parameter_count.replace('_', '-')} parameter count; D the tokens seen."
     )
+    out += ["", *baseline_section(runs, n_col)]
     out += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]
     out += ["", "## Runs", "",
             "| run | N total | N non-emb. | D | epochs | val loss | train s | tokens/s | matmul fraction | device |",
@@ -177,8 +230,10 @@ def markdown(runs: pd.DataFrame, fits: pd.DataFrame, isoflop: pd.DataFrame, summ
     elif len(isoflop):
         out += ["", "IsoFLOP optima (Approach 2):", "", isoflop.to_markdown(index=False)]
     out += ["", "## What this scale allows one to conclude", "",
-            comparison_sentence(fits, runs["size"].nunique(), runs[n_col].min(), runs[n_col].max(),
-                                runs["tokens_seen"].min(), runs["tokens_seen"].max(), parameter_count)]
+            comparison_sentence(fits, runs[n_col].nunique(), runs[n_col].min(), runs[n_col].max(),
+                                runs["tokens_seen"].min(), runs["tokens_seen"].max(), parameter_count,
+                                runs["lr"] if "lr" in runs else (),
+                                smoke="bigram_val_loss" in runs and bool((~(runs["val_loss"] < runs["bigram_val_loss"])).any()))]
     if summary.get("warnings"):
         out += ["", "## Warnings", ""] + [f"- {w}" for w in summary["warnings"]]
     return "\n".join(out) + "\n"
