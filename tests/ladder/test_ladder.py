@@ -14,7 +14,7 @@ import pytest
 
 from scalelaw.ladder import analysis, data, design, model, train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 LADDER = {
     "vocab_size": 512, "seq_len": 32, "design": "grid", "parameter_count": "total",
@@ -115,6 +115,7 @@ def _driver(tmp_path):
     return script
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_final_loss(tmp_path):
     script = _driver(tmp_path)
     subprocess.run([sys.executable, str(script), str(tmp_path / "a.pt"), str(tmp_path / "a.json")], check=True, timeout=600)
