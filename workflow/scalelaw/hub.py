@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 OFFLINE_HELP = (
     "the Hugging Face Hub is unreachable and {what} is not in the local cache; "
-    "work offline with a local folder or local files in the config (see README "
+    "work offline with a local folder or local files in the config (see docs/running.md "
     "'Offline use'), or download it once on a machine with network and set HF_HUB_OFFLINE=1"
 )
 

@@ -9,7 +9,7 @@
     ids (:func:`scalelaw.generate.decoding.encode_prompts`, chat templates included), the batches
     the same (sorted by length, ``batch_size`` rows), the stop ids the same, and each row
     is cut at its own budget exactly as with transformers. Greedy text equals
-    transformers' up to float rounding (measured: README "Generation speed"); sampling
+    transformers' up to float rounding (measured: benchmarks/README.md "Generation speed"); sampling
     draws from the same distribution (temperature, top_p, top_k = 0 for no cut) with
     CTranslate2's own random generator, seeded per batch (``seed`` and batch index, as
     ``torch.manual_seed`` is for transformers; see :meth:`CT2Model.reseed`), so a rerun
