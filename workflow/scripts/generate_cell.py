@@ -30,3 +30,6 @@ with logs.job(snakemake) as log:
         run=dict(p.run), batch_size=batch_size, prompts=io.read_provenance(snakemake.input.prompts),
     )
     io.write_parquet(gen, snakemake.output[0], record)
+    n_eos = int((gen["stop_reason"] == "eos").sum())
+    logs.console(f"generate: {facts['name']} {w.decoding} prompts of {w.prompt_tokens} tokens, seed {w.seed}: "
+                 f"{n_eos} of {len(gen)} stopped by end-of-text")

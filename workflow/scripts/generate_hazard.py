@@ -22,3 +22,4 @@ with logs.job(snakemake) as log:
                            document_set=document_set,
                            model={k: v for k, v in lm.facts.items() if k != "spec"})
     io.write_parquet(table, snakemake.output[0], record)
+    logs.console(f"generate: end-of-text hazard of {facts['name']} read along {len(docs)} documents")

@@ -28,3 +28,5 @@ if not summary["val_loss"] < summary["bigram_val_loss"]:
 record = io.provenance("ladder_train", spec=spec, data=facts.get("provenance"))
 io.write_parquet(analysis.run_frame(summary, curve), snakemake.output.run, record)
 train.finish(snakemake.params.checkpoint)
+logs.console(f"ladder: {summary['run']} trained: validation loss {summary['val_loss']:.3f} nats/token "
+             f"(its Kneser-Ney bigram {summary['bigram_val_loss']:.3f})")

@@ -30,3 +30,4 @@ for corpus, lengths, documents in zip(snakemake.params.corpora, snakemake.input.
 io.write_text(report.summary_markdown(summaries, quality, fits, sensitivity, covariates), snakemake.output.markdown)
 io.write_text(pd.DataFrame(quality).to_csv(index=False), snakemake.output.quality)
 io.write_figure(report.sensitivity_figure(sensitivity), snakemake.output.sensitivity)
+logs.console(f"text law: the answers are in {snakemake.output.markdown}")
