@@ -42,6 +42,9 @@ def not_identified(p: Param, n_ok: int) -> str:
     low, high = p.ci_low, p.ci_high
     if not (math.isfinite(low) and math.isfinite(high)):
         return "interval unbounded"
+    if high - low <= 1e-9 * max(abs(p.estimate), abs(low), abs(high)):
+        # every resample lands on one value: the fit sits on a bound (E at zero), not on data
+        return f"every resample gives {p.estimate:.3g} (a bound of the fit, not a value the runs set)"
     if p.estimate > 0 and (low <= 0 or high / low > 10**MAX_DECADES):
         span = "reaches zero" if low <= 0 else f"spans {math.log10(high / low):.1f} decades"
         return f"interval {low:.3g} to {high:.3g} {span}"
