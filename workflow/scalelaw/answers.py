@@ -29,16 +29,20 @@ README_BEGIN = "<!-- answers: generated from results/report/summary.md by `make 
 README_END = "<!-- end of answers -->"
 
 
-def _bullets(lines: list[str], start: int) -> tuple[list[str], int]:
-    """The bullet list starting at ``start`` (wrapped bullets joined) and the index after it."""
-    bullets: list[str] = []
+def _bullets(lines: list[str], start: int) -> tuple[list[list[str]], int]:
+    """The bullet list starting at ``start`` and the index after it: one entry per top-level
+    bullet, its nested bullets ("  - ") kept as lines of their own after it (wrapped lines
+    joined)."""
+    bullets: list[list[str]] = []
     i = start
     while i < len(lines):
         line = lines[i]
         if line.startswith("- "):
-            bullets.append(line)
+            bullets.append([line])
+        elif line.lstrip().startswith("- ") and line.startswith("  ") and bullets:
+            bullets[-1].append("  " + line.strip())  # a nested bullet
         elif line.startswith("  ") and line.strip() and bullets:
-            bullets[-1] += " " + line.strip()  # a bullet wrapped over several lines
+            bullets[-1][-1] += " " + line.strip()  # a bullet wrapped over several lines
         else:
             break
         i += 1
@@ -69,7 +73,7 @@ def lead(markdown: str, max_bullets: int = MAX_BULLETS) -> list[str]:
     while True:
         bullets, i = _bullets(lines, i)
         room = max(max_bullets - shown, 0)
-        out += bullets[:room]
+        out += [line for bullet in bullets[:room] for line in bullet]
         shown += min(len(bullets), room)
         hidden += max(len(bullets) - room, 0)
         i = _next_content(lines, i)
@@ -138,6 +142,8 @@ def landing_rst(template: str, config: Mapping[str, Any], root: Path | str = "."
         for line in lines:
             if line.startswith("- "):
                 block.append(f"- {_rst_inline(line[2:])}")
+            elif line.startswith("  - "):  # a nested bullet: reStructuredText wants blank lines around it
+                block += ["", f"  - {_rst_inline(line[4:])}", ""]
             else:  # a question (or the report's opening paragraph)
                 block += ["", f"**{_rst_inline(line)}**", ""]
         block.append("")
@@ -150,7 +156,8 @@ def landing_rst(template: str, config: Mapping[str, Any], root: Path | str = "."
 
 def readme_block(summary_md: str) -> str:
     """The summary's questions (bold) and answers (its own bullets), as the README shows them."""
-    return "\n".join(line if line.startswith("- ") else f"\n**{line}**\n" for line in lead(summary_md)).strip()
+    return "\n".join(line if line.lstrip().startswith("- ") else f"\n**{line}**\n"
+                     for line in lead(summary_md)).strip()
 
 
 def update_readme(readme: str, summary_md: str) -> str:
