@@ -7,6 +7,7 @@ fingerprint), with which settings (config values), and with which package versio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -230,3 +231,23 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     rows = ["| " + " | ".join(_cell(v, digits) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *rows])
+
+
+@contextlib.contextmanager
+def folder_in_place(out_dir: str | os.PathLike):
+    """A temporary folder beside ``out_dir`` to write into; on success it replaces
+    ``out_dir`` in one rename, on any error it is removed. So a killed job never leaves a
+    half-written folder (a converted or trained model) under the real name."""
+    import shutil
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        yield tmp
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping
 from scalelaw.device import sync
 from scalelaw.generate.decoding import generation_config, left_padded
 from scalelaw.generate.errors import ModelError
-from scalelaw.generate.sources import folder_in_place
+from scalelaw.io import folder_in_place
 
 BACKENDS = ("transformers", "ctranslate2")
 CT2_REQUIREMENT = "ctranslate2==4.8.5"

@@ -11,20 +11,17 @@ output projection that is not tied to the input embedding. Tied weights count on
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping
 
 from scalelaw.generate.errors import ModelError
 from scalelaw.generate.specs import HUB_PROBE_TIMEOUT_S, KNOWN_IDS_HINT, OFFLINE_HOWTO, ModelSpec, suggest
-from scalelaw.io import sha256_file
+from scalelaw.io import folder_in_place, sha256_file
 
 #: The record the ladder writes beside each trained model (scalelaw.ladder's contract).
 LADDER_CARD = "ladder_model.json"
@@ -70,24 +67,6 @@ def verify_sha256(path: str | os.PathLike, expected: str | None) -> str:
             "'sha256' in the config."
         )
     return actual
-
-
-@contextlib.contextmanager
-def folder_in_place(out_dir: str | os.PathLike):
-    """A temporary folder beside ``out_dir`` to write into; on success it replaces
-    ``out_dir`` in one rename, on any error it is removed. So a killed job never leaves a
-    half-written folder under the real name."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
-        yield tmp
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def convert_gguf(gguf: str | os.PathLike, out_dir: str | os.PathLike, *,

@@ -9,32 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..io import folder_in_place
 from .data import EOS
 
 MODEL_CARD = "ladder_model.json"
-
-
-@contextmanager
-def folder_in_place(out_dir: str | os.PathLike):
-    """A temporary folder beside ``out_dir``; on success it replaces ``out_dir`` in one
-    rename, on any error it is removed."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
-        yield tmp
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def hf_tokenizer(tokenizer_file: str | os.PathLike, seq_len: int):
