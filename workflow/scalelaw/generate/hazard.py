@@ -51,7 +51,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from scalelaw.generate.decoding import stop_token_ids
+from scalelaw.generate.decoding import left_padded, stop_token_ids
 from scalelaw.generate.errors import SweepError
 
 HAZARD_COLUMNS = [
@@ -123,21 +123,15 @@ def stop_probabilities(model, sequences: list[list[int]], stops: Sequence[int], 
     with torch.inference_mode():
         for s in range(0, len(sequences), batch_size):
             chunk = sequences[s:s + batch_size]
-            width = max(len(x) for x in chunk)
-            ids = torch.full((len(chunk), width), int(pad), dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for i, x in enumerate(chunk):
-                ids[i, width - len(x):] = torch.tensor(x, dtype=torch.long)
-                mask[i, width - len(x):] = 1
+            ids, mask = left_padded(chunk, pad, device)
             pos = (mask.cumsum(1) - 1).clamp(min=0)
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device),
-                           position_ids=pos.to(device)).logits.float()
+            logits = model(input_ids=ids, attention_mask=mask, position_ids=pos).logits.float()
             # log P(stop) = logsumexp over the stop ids - logsumexp over the vocabulary
             # (no full log-softmax copy of a batch x positions x vocabulary tensor)
             log_stop = torch.logsumexp(logits[..., stop_index], dim=-1) - torch.logsumexp(logits, dim=-1)
             p_stop = log_stop.double().exp().cpu().numpy()
             for i, x in enumerate(chunk):
-                out.append(p_stop[i, width - len(x):])
+                out.append(p_stop[i, ids.shape[1] - len(x):])
     return out
 
 
