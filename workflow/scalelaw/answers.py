@@ -162,11 +162,9 @@ def readme_block(summary_md: str) -> str:
 
 def update_readme(readme: str, summary_md: str) -> str:
     """The README with the text between its answers markers replaced by ``readme_block``."""
-    if README_BEGIN not in readme or README_END not in readme:
-        raise ValueError("README.md lacks the answers markers")
-    head, rest = readme.split(README_BEGIN, 1)
-    _, tail = rest.split(README_END, 1)
-    return f"{head}{README_BEGIN}\n{readme_block(summary_md)}\n{README_END}{tail}"
+    from scalelaw.report import replace_between
+
+    return replace_between(readme, README_BEGIN, README_END, readme_block(summary_md), "answers")
 
 
 def load_config(configfiles: Iterable[str | Path], default: Path) -> dict[str, Any]:

@@ -352,13 +352,18 @@ def results_block(summary_md: str) -> str:
     return "\n".join(lines[start:end])
 
 
+def replace_between(text: str, begin: str, end: str, block: str, what: str) -> str:
+    """``text`` with the lines between the markers ``begin`` and ``end`` replaced by ``block``."""
+    if begin not in text or end not in text:
+        raise ValueError(f"README.md lacks the {what} markers")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{block}\n{end}{tail}"
+
+
 def update_readme(readme: str, summary_md: str) -> str:
     """The README with its results table replaced by the one in ``summary_md``."""
-    if README_BEGIN not in readme or README_END not in readme:
-        raise ValueError("README.md lacks the results-table markers")
-    head, rest = readme.split(README_BEGIN, 1)
-    _, tail = rest.split(README_END, 1)
-    return f"{head}{README_BEGIN}\n{results_block(summary_md)}\n{README_END}{tail}"
+    return replace_between(readme, README_BEGIN, README_END, results_block(summary_md), "results-table")
 
 
 if __name__ == "__main__":  # make readme: python -m scalelaw.report results/report/summary.md README.md
