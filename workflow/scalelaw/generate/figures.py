@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.io import write_figure
-from scalelaw.plotting import log_axis
+from scalelaw.plotting import legend_below, log_axis
 
 
 def _plt():
@@ -68,7 +68,7 @@ def plot_length_vs_prompt(gen: pd.DataFrame, km: pd.DataFrame, path: str) -> Non
         ax.set_xlabel("prompt length (model tokens of the prompt text)")
         ax.set_ylabel("decoding steps until EOS (triangles: hit the cap)")
         ax.set_title(model)
-        ax.legend(fontsize=7)
+        legend_below(ax)
     fig.tight_layout()
     write_figure(fig, path, dpi=120)
 
@@ -102,7 +102,7 @@ def plot_s_vs_l(texts: pd.DataFrame, path: str, unit: str = "words") -> None:
         ax.set_xlabel(f"L: text length ({unit}; hollow: hit the cap, cut sentence dropped)")
         ax.set_ylabel(f"S: mean sentence length ({unit})")
         ax.set_title(model)
-        ax.legend(fontsize=7)
+        legend_below(ax)
     fig.tight_layout()
     write_figure(fig, path, dpi=120)
 
@@ -143,7 +143,7 @@ def plot_loss_vs_size(means: pd.DataFrame, loss_size: pd.DataFrame, path: str,
         log_axis(ax.yaxis)
         ax.set_xlabel(conv.replace("n_params_", "parameters, "))
         ax.set_ylabel(metric.replace("_", " "))
-        ax.legend(fontsize=7)
+        legend_below(ax)
     fig.tight_layout()
     write_figure(fig, path, dpi=120)
 
@@ -171,6 +171,6 @@ def plot_eos_hazard(hazard: pd.DataFrame, path: str) -> None:
     ax.set_xlabel("prompt length p (the document's first p tokens, model tokens)")
     ax.set_ylabel("implied remaining tokens (median, IQR)")
     ax.set_title("End-of-text hazard along the true text (dashed: true remaining, median)", fontsize=9)
-    ax.legend(fontsize=7)
+    legend_below(ax)
     fig.tight_layout()
     write_figure(fig, path, dpi=120)

@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 from ..fitting.laws import get_law  # noqa: E402
 from ..fitting.result import expand_group  # noqa: E402
 from ..io import write_figure  # noqa: E402
-from ..plotting import log_axis  # noqa: E402
+from ..plotting import legend_below, log_axis, sequential_cmap  # noqa: E402
 from .analysis import frontier  # noqa: E402
 
 KAPLAN_ALPHA_N = 0.076  # Kaplan et al. 2020, non-embedding parameters
@@ -39,7 +39,7 @@ def _finish(fig, ax, path: str, xlabel: str, title: str, ylabel: str = "validati
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    legend_below(ax)
     fig.tight_layout()
     write_figure(fig, path, dpi=120)
 
@@ -51,7 +51,7 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
     n_col = "params_" + parameter_count
     est = fit_estimates(fits, "L(N,D)")
     law = get_law("chinchilla")
-    cmap = plt.get_cmap("viridis")
+    cmap = sequential_cmap()
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     budgets = sorted(runs["tokens_budget"].unique())
@@ -88,7 +88,7 @@ def figures(runs: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, isoflo
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     c = 6 * runs[n_col] * runs["tokens_seen"]
-    sc = ax.scatter(c, runs[n_col], c=runs["val_loss"], cmap="magma_r", s=30, label="runs (colour: loss)")
+    sc = ax.scatter(c, runs[n_col], c=runs["val_loss"], cmap=sequential_cmap("magma").reversed(), s=30, label="runs (colour: loss)")
     fig.colorbar(sc, ax=ax, label="validation loss")
     grid = np.geomspace(c.min() / 3, c.max() * 3, 50)
     if est:
