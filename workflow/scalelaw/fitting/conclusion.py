@@ -30,26 +30,26 @@ def _finite(*values) -> bool:
     return all(v is not None and isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
 
+def _side(low: float, high: float, above: str, below: str, neither: str) -> str:
+    """``above`` when an interval lies above 0, ``below`` when below, else ``neither``;
+    ``not_fitted`` without a finite interval."""
+    if not _finite(low, high):
+        return "not_fitted"
+    if low > 0:
+        return above
+    if high < 0:
+        return below
+    return neither
+
+
 def trend(b_low: float, b_high: float) -> str:
     """A word of :data:`TRENDS` from b's interval."""
-    if not _finite(b_low, b_high):
-        return "not_fitted"
-    if b_low > 0:
-        return "increasing"
-    if b_high < 0:
-        return "decreasing"
-    return "no_detectable_trend"
+    return _side(b_low, b_high, "increasing", "decreasing", "no_detectable_trend")
 
 
 def vs_null(d_low: float, d_high: float) -> str:
     """A word of :data:`VS_NULL` from the interval of b - b_null."""
-    if not _finite(d_low, d_high):
-        return "not_fitted"
-    if d_low > 0:
-        return "longer_with_more_sentences"
-    if d_high < 0:
-        return "shorter_with_more_sentences"
-    return "as_null"
+    return _side(d_low, d_high, "longer_with_more_sentences", "shorter_with_more_sentences", "as_null")
 
 
 def _ci(low: float, high: float, level: float) -> str:
