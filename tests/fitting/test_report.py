@@ -149,7 +149,7 @@ def test_best_law_curve_is_drawn_when_the_power_law_loses():
                                        null_reps=10))
     row = fit_summary(fits).iloc[0]
     assert row.best_law == "menzerath_altmann" and row.delta_aicc_power > 10
-    assert "levels off above L ≈" in row.law_statement and "the power law is not the best law" in row.law_statement
+    assert "rises until L ≈" in row.law_statement and "the power law is not the best law" in row.law_statement
     fig = report.scatter_figure(docs, fits, ["words"], "ma")
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "best law by AICc: menzerath_altmann" in labels

@@ -45,7 +45,7 @@ def _shape(best: str, p: dict[str, float], unit: str, L_range) -> str:
         b, c = p.get("b", math.nan), p.get("c", math.nan)
         turn = -b / c if c else math.nan
         if b > 0 and c < 0:
-            return (f"S levels off above L ≈ {_length(turn)} {unit} and falls beyond" if _in_range(turn, L_range)
+            return (f"S rises until L ≈ {_length(turn)} {unit} and falls beyond" if _in_range(turn, L_range)
                     else "S rises ever more slowly with L")
         if b < 0 and c > 0:
             return (f"S falls until L ≈ {_length(turn)} {unit} and rises beyond" if _in_range(turn, L_range)
