@@ -176,3 +176,12 @@ def test_fit_ladder_on_an_isoflop_design_of_a_known_law():
     assert len(isoflop) == 4 and isoflop["N_opt"].notna().all()
     assert len(summary["repeated_data_runs"]) == 1
     assert any("repeat training data" in w for w in summary["warnings"])
+
+
+def test_report_counts_a_seed_repeat_as_a_repeat_not_a_size():
+    from scalelaw.ladder.report import design_phrase
+
+    rows = [{"size": name, "d_model": d, "n_layers": 2, "n_heads": 2, "params_total": 1000 * d, "tokens_budget": t}
+            for name, d in (("a", 32), ("b", 48), ("b_seed1", 48)) for t in (100, 200, 400)]
+    assert design_phrase(pd.DataFrame(rows)) == "2 sizes × 3 token budgets, and one size trained again with another seed"
+    assert design_phrase(pd.DataFrame([r for r in rows if r["size"] != "b_seed1"])) == "2 sizes × 3 token budgets"

@@ -9,9 +9,11 @@ interval holds the true exponent. N are the total parameter counts of the config
 
 - config/config.yaml's grid of 4 sizes x 4 budgets (vocab 2,048): alpha and beta are
   identified in every replicate, and their intervals cover the truth >= 90 % of the time.
-- config/ladder-cpu.yaml's 5 sizes x 2 budgets plus a second seed of one size: alpha is
-  covered >= 90 %; beta cannot be identified by 2 budgets (E, B and beta trade off along a
-  line) and is reported as "not identified", with no interval, in every replicate.
+- config/ladder-cpu.yaml's 5 sizes x 4 budgets plus a second seed of one size: alpha and
+  beta are identified in every replicate and covered >= 90 %.
+- the same sizes with only 2 budgets: alpha is covered >= 90 %; beta cannot be identified
+  by 2 budgets (E, B and beta trade off along a line) and is reported as "not identified",
+  with no interval, in every replicate.
 """
 
 import numpy as np
@@ -38,13 +40,15 @@ def design(sizes, vocab, tokens, repeat_size=None):
     return np.array(rows, float)
 
 
+CPU_SIZES = [size(32, 2, 1), size(48, 2, 2), size(64, 3, 2), size(96, 3, 3), size(128, 4, 4)]
+
 DESIGNS = {
     "config.yaml 4 sizes x 4 budgets": (
         design([size(32, 2, 1), size(64, 2, 2), size(96, 3, 3), size(128, 4, 4)], 2048,
                [30000, 70000, 160000, 400000]), 1e5),
-    "ladder-cpu.yaml 5 sizes x 2 budgets + seed": (
-        design([size(32, 2, 1), size(48, 2, 2), size(64, 3, 2), size(96, 3, 3), size(128, 4, 4)], 512,
-               [1200000, 3600000], repeat_size=1), 2e6),
+    "ladder-cpu.yaml 5 sizes x 4 budgets + seed": (
+        design(CPU_SIZES, 512, [900000, 1600000, 2800000, 4800000], repeat_size=1), 2e6),
+    "5 sizes x 2 budgets + seed": (design(CPU_SIZES, 512, [1200000, 3600000], repeat_size=1), 2e6),
 }
 
 
@@ -68,8 +72,9 @@ def coverage(x, d_ref):
 
 
 @pytest.mark.slow
-def test_default_grid_intervals_cover_alpha_and_beta():
-    x, d_ref = DESIGNS["config.yaml 4 sizes x 4 budgets"]
+@pytest.mark.parametrize("name", ["config.yaml 4 sizes x 4 budgets", "ladder-cpu.yaml 5 sizes x 4 budgets + seed"])
+def test_grid_intervals_cover_alpha_and_beta(name):
+    x, d_ref = DESIGNS[name]
     out = coverage(x, d_ref)
     for p in ("alpha", "beta"):
         share, given, missing = out[p]
@@ -79,7 +84,7 @@ def test_default_grid_intervals_cover_alpha_and_beta():
 
 @pytest.mark.slow
 def test_two_budget_ladder_covers_alpha_and_reports_beta_not_identified():
-    x, d_ref = DESIGNS["ladder-cpu.yaml 5 sizes x 2 budgets + seed"]
+    x, d_ref = DESIGNS["5 sizes x 2 budgets + seed"]
     out = coverage(x, d_ref)
     share, given, missing = out["alpha"]
     assert given == REPLICATES and share >= 0.9, out

@@ -69,7 +69,8 @@ def test_every_mistake_is_one_line_naming_its_key():
     assert lines[0].startswith("ladder.corpus: 'nope' is not in use_corpora")
     assert lines[1] == "ladder.sizes[0] (a): d_model 30 is not a multiple of n_heads 4"
     assert lines[2].startswith("ladder.sizes[1] (b): head dimension d_model / n_heads = 3 is odd")
-    assert lines[3].startswith("ladder.tokens: budget 50 is less than one batch (train.batch_size 16 x seq_len")
+    batch = config["ladder"]["train"]["batch_size"]
+    assert lines[3].startswith(f"ladder.tokens: budget 50 is less than one batch (train.batch_size {batch} x seq_len")
     assert len(lines) == 4
 
 

@@ -131,7 +131,7 @@ def comparison_sentence(fits: pd.DataFrame, n_sizes: int, n_min: float, n_max: f
     lrs = sorted(set(float(v) for v in lrs))
     if len(lrs) > 1:
         lr_phrase = (f"the peak learning rate was set per size by a scaling rule ({lrs[0]:.3g} to {lrs[-1]:.3g}), "
-                     "not tuned by a sweep")
+                     "not tuned at each size")
     else:
         lr_phrase = "every size used one learning rate, not tuned per size"
     table = expand_group(fits)
@@ -190,13 +190,26 @@ def baseline_section(runs: pd.DataFrame, n_col: str) -> list[str]:
     return out
 
 
+def design_phrase(runs: pd.DataFrame) -> str:
+    """'5 sizes × 4 token budgets', naming sizes that differ only by seed as repeats, not sizes."""
+    shape_cols = [c for c in ("d_model", "n_layers", "n_heads", "params_total") if c in runs]
+    names = runs.drop_duplicates("size")
+    n_shapes = len(names.drop_duplicates(shape_cols)) if shape_cols else len(names)
+    text = f"{n_shapes} sizes × {runs['tokens_budget'].nunique()} token budgets"
+    repeats = len(names) - n_shapes
+    if repeats:
+        text += f", and {repeats} of the sizes trained again with another seed" if repeats > 1 else \
+            ", and one size trained again with another seed"
+    return text
+
+
 def markdown(runs: pd.DataFrame, fits: pd.DataFrame, isoflop: pd.DataFrame, summary: Mapping[str, Any],
              facts: Mapping[str, Any], figures: Sequence[str], parameter_count: str) -> str:
     n_col = "params_" + parameter_count
     out = ["# Model ladder", ""]
     out.append(
-        f"{len(runs)} training runs of Llama-architecture models ({runs['size'].nunique()} sizes × "
-        f"{runs['tokens_budget'].nunique()} token budgets), trained from random initialisation on "
+        f"{len(runs)} training runs of Llama-architecture models ({design_phrase(runs)}), trained from random "
+        "initialisation on "
         f"{facts['documents']['train']} training documents ({facts['tokens']['train']:,} tokens of a "
         f"{facts['vocab_size']}-token BPE trained on them) and evaluated on {facts['documents']['val']} held-out "
         f"documents (split by doc_id). N is the {parameter_count.replace('_', '-')} parameter count; D the tokens seen."
