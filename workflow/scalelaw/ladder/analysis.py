@@ -117,7 +117,8 @@ def fit_ladder(
                              group={**base, "N": convention, "fit": label})
             summary["exponents_by_convention"][convention] = {
                 p: {"estimate": main[p].estimate, "ci_low": main[p].ci_low, "ci_high": main[p].ci_high,
-                    "not_identified": main.diagnostics["not_identified"].get(p, "")} for p in ("alpha", "beta")}
+                    "not_identified": main.diagnostics["not_identified"].get(p, ""),
+                    "no_interval": main.diagnostics.get("no_interval", "")} for p in ("alpha", "beta")}
             results.append(main)
             if convention != parameter_count:
                 continue

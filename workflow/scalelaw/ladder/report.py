@@ -117,6 +117,13 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+def _interval_phrase(row: Mapping[str, Any], lead: str = "") -> str:
+    """'0.46 to 0.79', or why there is no interval (the fit's ci_method)."""
+    if np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"]):
+        return f"{lead}{_fmt(row['ci_low'])} to {_fmt(row['ci_high'])}"
+    return str(row.get("ci_method") or "no interval")
+
+
 def param_table(fits: pd.DataFrame) -> str:
     table = expand_group(fits)
     lines = ["| fit | formula | parameter | estimate | SE | 95% interval | n | AICc |", "|---|---|---|---|---|---|---|---|"]
@@ -139,9 +146,13 @@ def comparison_sentence(fits: pd.DataFrame, n_sizes: int, n_min: float, n_max: f
     if sub.empty:
         return "No L(N, D) fit: too few runs."
     a, b = sub.loc["alpha"], sub.loc["beta"]
+    if not np.isfinite(a["ci_low"]) and not np.isfinite(b["ci_low"]) and a["ci_method"] == b["ci_method"]:
+        exponents = f"Here α = {a['estimate']:.3g} and β = {b['estimate']:.3g}, with no interval ({a['ci_method'].removeprefix('no interval: ')})"
+    else:
+        exponents = (f"Here α = {a['estimate']:.3g} ({_interval_phrase(a, '95% interval ')}) and β = "
+                     f"{b['estimate']:.3g} ({_interval_phrase(b)})")
     return (
-        f"Here α = {a['estimate']:.3g} (95% interval {_fmt(a['ci_low'])} to {_fmt(a['ci_high'])}) and β = "
-        f"{b['estimate']:.3g} ({_fmt(b['ci_low'])} to {_fmt(b['ci_high'])}), against Chinchilla's α ≈ "
+        f"{exponents}, against Chinchilla's α ≈ "
         f"{CHINCHILLA['alpha']}, β ≈ {CHINCHILLA['beta']} (Epoch AI refit) and Kaplan's α_N ≈ {KAPLAN_ALPHA_N} "
         f"(non-embedding N, with data not limiting). These {n_sizes} sizes span "
         f"{math.log10(n_max / n_min):.2g} decade(s) of N ({n_min:,.0f} to {n_max:,.0f} {parameter_count.replace('_', '-')} "
@@ -168,9 +179,10 @@ def baseline_verdict(runs: pd.DataFrame) -> str:
                 f"tokens ({', '.join(losing['run'])}). Their losses say how far the optimiser got in their steps, "
                 "not how N and D set the loss; a law fitted through them describes the training recipe.")
     beat_tri = int((runs["val_loss"] < runs["trigram_val_loss"]).sum())
+    trigram = {0: "none of them beats the trigram", 1: "one also beats the trigram",
+               len(runs): "every one also beats the trigram"}.get(beat_tri, f"{beat_tri} also beat the trigram")
     return (f"Every one of the {len(runs)} runs beats the Kneser–Ney bigram counted from its own training tokens "
-            f"({beat_tri} also beat the trigram), so the losses below reflect what the models learnt beyond "
-            "word-pair counts.")
+            f"({trigram}), so the losses below reflect what the models learnt beyond word-pair counts.")
 
 
 def baseline_section(runs: pd.DataFrame, n_col: str) -> list[str]:

@@ -233,7 +233,7 @@ def fit(points: pd.DataFrame, spec: Mapping[str, Any], name: str) -> FitResult:
 
 
 def _interval(p) -> str:
-    if p.ci_method.startswith("not identified"):
+    if p.ci_method.startswith(("not identified", "no interval")):
         return p.ci_method
     return f"[{p.ci_low:.4g}, {p.ci_high:.4g}]" if math.isfinite(p.ci_low) else "none"
 
