@@ -16,7 +16,7 @@ REPORT_HTML := $(abspath $(or $(OUT),.))/report.html
 ANSWERS := PYTHONPATH=workflow $(BIN)/python -m scalelaw.answers $(or $(OUT),.) \
 	$(if $(CONFIG),--configfile $(CONFIG)) --report-hint "make report$(if $(CONFIG), CONFIG=$(CONFIG))$(if $(OUT), OUT=$(OUT))"
 
-.PHONY: install run answers test test-fast bench report readme config-docs lock clean
+.PHONY: install run answers test test-fast bench report readme config-docs ladder-cpu lock clean
 
 # Says what it installs and how long it took (a 2.2 GB environment: minutes, more on a busy machine).
 $(BIN)/snakemake: requirements.lock requirements-data.lock pyproject.toml
@@ -54,6 +54,14 @@ report: run
 readme: run
 	PYTHONPATH=workflow $(BIN)/python -m scalelaw.answers $(or $(OUT),.) --readme README.md
 	PYTHONPATH=workflow $(BIN)/python -m scalelaw.report $(or $(OUT),.)/results/report/summary.md README.md
+
+# The ladder that shows L(N, D) on a CPU (config/ladder-cpu.yaml, about 30 minutes on 2
+# idle cores), in its own folder so that it never touches the default run's ladder.
+LADDER_CPU_OUT ?= runs/ladder-cpu
+ladder-cpu: install
+	SCALELAW_ANSWERS=0 $(BIN)/snakemake --cores $(CORES) --configfile $(CURDIR)/config/ladder-cpu.yaml \
+	  --directory $(abspath $(LADDER_CPU_OUT)) --config input_dir=$(CURDIR) -- results/sotu/ladder/report.md
+	@echo "ladder-cpu: $(LADDER_CPU_OUT)/results/sotu/ladder/report.md"
 
 # config/README.md from the config schema (tests/docs/test_config_docs.py checks they agree).
 config-docs: install
