@@ -119,10 +119,11 @@ def test_a_fit_with_too_few_runs_for_its_parameters_gets_no_interval_and_says_wh
     assert any(w.startswith("no interval") for w in fit.warnings)
 
 
+@pytest.mark.parametrize("n_resamples", [100, 0])  # bootstrap and Wald intervals alike
 @pytest.mark.parametrize("n_extra, has_interval", [(MIN_RESIDUAL_DOF - 1, False), (MIN_RESIDUAL_DOF, True)])
-def test_the_residual_degrees_of_freedom_rule_at_its_boundary(n_extra, has_interval):
+def test_the_residual_degrees_of_freedom_rule_at_its_boundary(n_extra, has_interval, n_resamples):
     law = get_law("saturating_power")
     x = np.geomspace(1e4, 1e6, law.k + n_extra)
     y = (2.0 + 50 * x**-0.4) * np.exp(np.random.default_rng(1).normal(0, 0.002, len(x)))
-    fit = fit_with_intervals(law, x, y, f_scale=1e-3, n_starts=4, n_resamples=100, seed=0)
+    fit = fit_with_intervals(law, x, y, f_scale=1e-3, n_starts=4, n_resamples=n_resamples, seed=0)
     assert np.isfinite(fit["alpha"].ci_low) == has_interval, fit["alpha"]

@@ -41,12 +41,13 @@ MIN_RESIDUAL_DOF = 5
 
 
 def too_few_rows(n: int, k: int, unit: str) -> str:
-    """Why a fit of k parameters to n rows gets no bootstrap interval, or "" when it gets one."""
+    """Why a fit of k parameters to n rows gets no interval (bootstrap or Wald), or "" when it
+    gets one."""
     if n - k >= MIN_RESIDUAL_DOF:
         return ""
     dof = n - k
     return (f"{n} {unit} for {k} parameters leave {dof} residual degree{'' if dof == 1 else 's'} of freedom, fewer than "
-            f"{MIN_RESIDUAL_DOF}: a bootstrap over so few {unit} gives intervals that are too narrow")
+            f"{MIN_RESIDUAL_DOF}: intervals from so few {unit} are too narrow")
 
 
 def not_identified(p: Param, n_ok: int) -> str:
@@ -114,14 +115,16 @@ def fit_with_intervals(
     law = get_law(law)
     fit = law.fit(x, y, loss=loss, f_scale=f_scale, n_starts=n_starts, confidence_level=confidence_level,
                   n_unit=unit, group=group, analysis=analysis)
-    if n_resamples <= 0:
-        return _mark_unidentified(fit, structurally_unidentified(law, np.asarray(x, float)), unit)
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(law.x_names) == 1:
         x = x.reshape(-1)
     n, k = len(y), law.k
-    if too_few_rows(n, k, unit):
-        return _without_intervals(fit, too_few_rows(n, k, unit), structurally_unidentified(law, x), unit)
+    structural = structurally_unidentified(law, x)
+    few = too_few_rows(n, k, unit)
+    if few:
+        return _without_intervals(fit, few, structural, unit)
+    if n_resamples <= 0:
+        return _mark_unidentified(fit, structural, unit)
     starts = _resample_starts(law, fit)
     scale = fit.diagnostics.get("f_scale") if loss == "huber" else None
     names = list(fit.params)
@@ -149,7 +152,6 @@ def fit_with_intervals(
                      method="percentile", seed=seed)
     n_ok = n_resamples - boot.n_failed
     points, fit.params, unidentified = fit.estimates, {}, {}
-    structural = structurally_unidentified(law, x)
     for j, name in enumerate(names):
         estimate = points[name]
         p = Param(estimate, float(boot.se[j]), "bootstrap", float(boot.low[j]), float(boot.high[j]), boot.method)
