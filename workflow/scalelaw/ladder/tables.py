@@ -248,7 +248,9 @@ def markdown(name: str, spec: Mapping[str, Any], result: FitResult, counts: Mapp
     lines = [f"# Law table `{name}`", "", f"Source: `{spec['path']}`; law {result.law}: {result.formula}; "
              f"x = {', '.join(spec['x'])}, y = {spec['y']}.", "",
              f"Rows read {counts['rows']}, fitted {counts['fitted']}" + (f" ({'; '.join(dropped)})." if dropped else "."),
-             "", f"Estimator: {result.estimator}; {result.n_resamples} bootstrap resamples over {result.n_unit}.", "",
+             "", f"Estimator: {result.estimator}; " + (
+                 "no resamples, too few rows for an interval (below)." if result.diagnostics.get("no_interval")
+                 else f"{result.n_resamples} bootstrap resamples over {result.n_unit}."), "",
              f"| parameter | estimate | SE | {level} interval |", "|---|---|---|---|"]
     for pname, p in result.params.items():
         se = f"{p.se:.3g}" if math.isfinite(p.se) else "–"
