@@ -120,3 +120,14 @@ def test_a_parquet_table_names_rows(tmp_path):
     out = tables.check({"p": spec(path)})
     assert out == [f"law_tables.p: {path}:row 5: N = -1 (1 value(s) of N not finite and > 0, as the law's log scale "
                    "needs)"]
+
+
+def test_a_table_too_small_for_an_interval_says_so_in_its_report(tmp_path):
+    path = tmp_path / "small.csv"
+    ladder_table(n_sizes=3, n_budgets=3).to_csv(path, index=False)  # 9 rows, 5 parameters
+    points, counts = tables.load(spec(path), "small")
+    fit = tables.fit(points, spec(path), "small")
+    text = tables.markdown("small", spec(path), fit, counts)
+    assert "no resamples, too few rows for an interval" in text
+    assert "no interval: 9 runs for 5 parameters leave 4 residual degrees of freedom" in text
+    assert np.isnan(fit["alpha"].ci_low) and np.isfinite(fit["alpha"].estimate)
